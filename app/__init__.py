@@ -1,0 +1,3 @@
+"""Celsiusify: a stateless Fahrenheit-to-Celsius conversion service."""
+
+__version__ = "1.0.0"

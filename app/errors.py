@@ -1,0 +1,63 @@
+"""Error bodies: always JSON, always naming the field, never echoing raw input.
+
+FastAPI's default 422 body echoes the offending input; a NaN or an infinity in
+that echo makes the JSON encoder raise, turning bad input into a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+_LOCATION_ROOTS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+class ErrorItem(BaseModel):
+    """One problem with the request."""
+
+    field: str = Field(examples=["fahrenheit"])
+    loc: list[str | int] = Field(examples=[["query", "fahrenheit"]])
+    msg: str = Field(examples=["must be at or above absolute zero (-459.67 °F)"])
+    type: str = Field(examples=["value_error"])
+
+
+class ErrorResponse(BaseModel):
+    """Body of every 4xx answer."""
+
+    detail: list[ErrorItem]
+
+
+def error_item(loc: Sequence[str | int], msg: str, error_type: str) -> dict[str, Any]:
+    """Build one entry of an error body; field is the loc without its root."""
+    names = [str(part) for part in loc if part not in _LOCATION_ROOTS]
+    field = ".".join(names) if names else str(loc[0]) if loc else "request"
+    return {"field": field, "loc": list(loc), "msg": msg, "type": error_type}
+
+
+def error_response(status_code: int, items: Iterable[Mapping[str, Any]]) -> JSONResponse:
+    """The JSON error answer for a list of error items."""
+    return JSONResponse(status_code=status_code, content={"detail": list(items)})
+
+
+def _describe(error: Mapping[str, Any]) -> dict[str, Any]:
+    message = str(error.get("msg", "invalid value"))
+    if error.get("type") == "value_error":
+        message = message.removeprefix("Value error, ")
+    loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+    return error_item(loc, message, str(error.get("type", "value_error")))
+
+
+async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
+    """422 for any request that fails validation, without the input echo."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else ()
+    return error_response(422, (_describe(error) for error in errors))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on the application."""
+    app.add_exception_handler(RequestValidationError, validation_error_handler)

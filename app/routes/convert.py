@@ -1,0 +1,125 @@
+"""GET /convert and POST /convert."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import AfterValidator, BaseModel, Field
+
+from app.conversion import (
+    ABSOLUTE_ZERO_FAHRENHEIT,
+    MAX_FAHRENHEIT,
+    check_fahrenheit,
+    fahrenheit_to_celsius,
+    format_celsius,
+)
+from app.dependencies import get_runtime
+from app.errors import ErrorResponse
+from app.responses import JSONBytesResponse
+from app.routing import QueryOnlyRoute
+from app.runtime import Runtime
+
+router = APIRouter(tags=["conversion"])
+
+_BOUNDS = {"minimum": ABSOLUTE_ZERO_FAHRENHEIT, "maximum": MAX_FAHRENHEIT}
+_IDENTIFIER_EXAMPLE = "2MaBSJkj-eC6Be3gl-uQkq7cH6-Fwc36ex7"
+
+FahrenheitQuery = Annotated[
+    float,
+    AfterValidator(check_fahrenheit),
+    Query(
+        description="Temperature in degrees Fahrenheit: finite, at or above absolute zero.",
+        examples=[212],
+        json_schema_extra=_BOUNDS,
+    ),
+]
+FahrenheitValue = Annotated[
+    float, Field(strict=True, json_schema_extra=_BOUNDS), AfterValidator(check_fahrenheit)
+]
+
+
+class ConvertResponse(BaseModel):
+    """One converted value."""
+
+    celsius: str = Field(description="Exactly six decimals.", examples=["100.000000"])
+    app_identifier: str = Field(
+        description="Identifier of the process that answered.", examples=[_IDENTIFIER_EXAMPLE]
+    )
+
+
+class BatchConvertRequest(BaseModel):
+    """Values to convert, at most the configured batch size."""
+
+    fahrenheit: list[FahrenheitValue] = Field(min_length=1, examples=[[212, 32]])
+
+
+class BatchConvertResponse(BaseModel):
+    """Converted values in request order."""
+
+    celsius: list[str] = Field(examples=[["100.000000", "0.000000"]])
+    app_identifier: str = Field(examples=[_IDENTIFIER_EXAMPLE])
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorResponse, "description": "Missing, malformed or out-of-range value."},
+}
+_BATCH_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    413: {"model": ErrorResponse, "description": "Request body over the size limit."},
+}
+
+
+async def convert_one(fahrenheit: FahrenheitQuery, request: Request) -> Response:
+    """celsius = (fahrenheit − 32) × 5 / 9, as a string with six decimals."""
+    runtime: Runtime = request.app.state.runtime
+    body = runtime.single_body(format_celsius(fahrenheit_to_celsius(fahrenheit)))
+    runtime.count_conversions(1)
+    return JSONBytesResponse(body)
+
+
+# The hot path: QueryOnlyRoute validates the same declared types without
+# FastAPI's dependency solver (see app/routing.py). Both spellings answer 200
+# directly; only the first is listed in the schema.
+for _path, _listed in (("/convert", True), ("/convert/", False)):
+    router.add_api_route(
+        _path,
+        convert_one,
+        methods=["GET"],
+        summary="Convert one Fahrenheit value to Celsius",
+        response_model=None,
+        responses={200: {"model": ConvertResponse}, **_ERRORS},
+        include_in_schema=_listed,
+        route_class_override=QueryOnlyRoute,
+    )
+
+
+@router.post(
+    "/convert",
+    summary="Convert a batch of Fahrenheit values",
+    response_model=None,
+    responses={200: {"model": BatchConvertResponse}, **_BATCH_ERRORS},
+)
+@router.post("/convert/", include_in_schema=False, response_model=None)
+async def convert_batch(
+    request_body: BatchConvertRequest, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> Response:
+    """Same formula and formatting as GET, one result per value, in order."""
+    values = request_body.fahrenheit
+    if len(values) > runtime.max_batch_size:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "too_long",
+                    "loc": ("body", "fahrenheit"),
+                    "msg": (
+                        f"at most {runtime.max_batch_size} values per request, got {len(values)}"
+                    ),
+                }
+            ]
+        )
+    celsius = [format_celsius(fahrenheit_to_celsius(value)) for value in values]
+    runtime.count_conversions(len(celsius))
+    return JSONBytesResponse(runtime.batch_body(celsius))

@@ -1,0 +1,116 @@
+"""`python -m app`: one uvicorn process with a readiness drain on SIGTERM.
+
+On SIGTERM the process flips /readyz to 503 at once, keeps serving for
+--shutdown-delay seconds so load balancers notice, then lets uvicorn stop
+accepting connections and finish in-flight requests (bounded by
+--timeout-graceful-shutdown), and exits 0. Plain uvicorn re-raises SIGTERM
+after its shutdown, which makes the exit status 143 instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+
+from app.logs import configure_logging
+from app.main import create_app
+from app.runtime import Runtime
+from app.settings import Settings
+
+logger = logging.getLogger("celsiusify")
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn.Server whose SIGTERM first drains readiness, then shuts down."""
+
+    def __init__(self, config: uvicorn.Config, runtime: Runtime, shutdown_delay: float) -> None:
+        super().__init__(config)
+        self.runtime = runtime
+        self.shutdown_delay = shutdown_delay
+        self._draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:  # noqa: ARG002
+        if sig == signal.SIGTERM and not self._draining and self.shutdown_delay > 0:
+            self._draining = True
+            self.runtime.ready = False
+            logger.info("shutdown begun", extra={"drain_seconds": self.shutdown_delay})
+            timer = threading.Timer(self.shutdown_delay, self._stop)
+            timer.daemon = True
+            timer.start()
+            return
+        # Deliberately not recorded in _captured_signals: uvicorn would re-raise it
+        # after shutdown and the process would die by the signal instead of exiting 0.
+        self.runtime.ready = False
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self._stop()
+
+    def _stop(self) -> None:
+        self.should_exit = True
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Server-process options; application options come from CELSIUSIFY_* variables."""
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="port to bind (default %(default)s)")
+    parser.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="comma-separated proxy addresses to trust, or '*' (default %(default)s)",
+    )
+    parser.add_argument(
+        "--shutdown-delay",
+        type=float,
+        default=2.0,
+        help="seconds /readyz answers 503 before the listener closes (default %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout-graceful-shutdown",
+        type=int,
+        default=5,
+        help="seconds in-flight requests get to finish after that (default %(default)s)",
+    )
+    return parser.parse_args(argv)
+
+
+def build_server(args: argparse.Namespace, application: FastAPI | None = None) -> DrainingServer:
+    """A configured server around the app (a new one unless given)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.access_log)
+    application = application or create_app(settings)
+    config = uvicorn.Config(
+        application,
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        timeout_graceful_shutdown=args.timeout_graceful_shutdown or None,
+        access_log=settings.access_log,
+        log_config=None,
+        server_header=False,
+        workers=1,
+    )
+    return DrainingServer(config, application.state.runtime, args.shutdown_delay)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until a signal; 0 after a clean shutdown, 3 if start-up failed."""
+    server = build_server(parse_args(argv))
+    server.run()
+    return 0 if server.started else 3

@@ -1,0 +1,180 @@
+"""`make perf`: the real app against a bare Starlette app, side by side.
+
+Each server is one process pinned to CPU 0; wrk runs pinned to CPU 1 with 32
+connections. Rounds alternate between the two servers so drift on the machine
+hits both; the printed figure per server is the median of its rounds. A
+1000-value batch POST is then measured in conversions per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL_RATIO = 0.85
+_RATE = re.compile(r"Requests/sec:\s+([0-9.]+)")
+_BATCH_SIZE = 1000
+_WRK_POST_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '%s'
+"""
+
+
+def free_port() -> int:
+    """A currently unused loopback TCP port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def pinned(cpu: str, command: list[str]) -> list[str]:
+    """Prefix with taskset when it exists (the figures are less stable without)."""
+    if shutil.which("taskset"):
+        return ["taskset", "-c", cpu, *command]
+    return command
+
+
+def wait_until_ready(url: str, timeout: float = 20.0) -> None:
+    """Poll url until it answers 200 or raise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback)
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server at {url} did not become ready in {timeout:.0f}s")
+
+
+@contextmanager
+def serve(command: list[str], ready_path: str, port: int) -> Iterator[str]:
+    """Run a server pinned to CPU 0; yield its base URL; stop it afterwards."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(
+        pinned("0", command),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as process:
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_ready(base + ready_path)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> float:
+    """Requests per second reported by one wrk run from CPU 1."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url]
+    if script:
+        command[1:1] = ["-s", script]
+    output = subprocess.run(pinned("1", command), check=True, capture_output=True, text=True).stdout
+    match = _RATE.search(output)
+    if match is None:
+        raise RuntimeError(f"could not read wrk output:\n{output}")
+    if "Non-2xx" in output:
+        raise RuntimeError(f"wrk saw non-2xx answers:\n{output}")
+    return float(match.group(1))
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m bench perf", description=__doc__)
+    parser.add_argument("--seconds", type=int, default=8, help="measured seconds per round")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per server")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace) -> dict[str, float]:
+    """Interleaved GET rounds for both servers, then the batch POST on the app."""
+    app_port, base_port = free_port(), free_port()
+    app_cmd = [sys.executable, "-m", "app", "--port", str(app_port), "--shutdown-delay", "0"]
+    base_cmd = [
+        sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--port", str(base_port),
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    query = "/convert?fahrenheit=98.6"
+    rates: dict[str, list[float]] = {"celsiusify": [], "starlette": []}
+    with (
+        serve(app_cmd, "/readyz", app_port) as app_url,
+        serve(base_cmd, query, base_port) as base_url,
+    ):
+        urls = {"celsiusify": app_url + query, "starlette": base_url + query}
+        for url in urls.values():
+            wrk(url, args.warmup, args.connections)
+        for round_number in range(1, args.rounds + 1):
+            for name, url in urls.items():
+                rates[name].append(wrk(url, args.seconds, args.connections))
+                print(
+                    f"round {round_number}: {name:<10} {rates[name][-1]:>10,.0f} req/s", flush=True
+                )
+        batch_rate = measure_batch(app_url + "/convert", args)
+    return {
+        "celsiusify": statistics.median(rates["celsiusify"]),
+        "starlette": statistics.median(rates["starlette"]),
+        "batch": batch_rate,
+    }
+
+
+def measure_batch(url: str, args: argparse.Namespace) -> float:
+    """Requests per second of POST /convert carrying _BATCH_SIZE values."""
+    values = [round(-400 + i * 1.37, 2) for i in range(_BATCH_SIZE)]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_WRK_POST_SCRIPT % json.dumps({"fahrenheit": values}))
+    try:
+        wrk(url, args.warmup, args.connections, script.name)
+        return wrk(url, args.seconds, args.connections, script.name)
+    finally:
+        os.unlink(script.name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print both rates, their ratio and the batch rate; 1 if the ratio misses the goal."""
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("perf: wrk not found; install Debian's wrk package (apt-get install wrk)")
+        return 2
+    rates = measure(args)
+    ratio = rates["celsiusify"] / rates["starlette"]
+    conversions = rates["batch"] * _BATCH_SIZE
+    print()
+    print(f"GET /convert  celsiusify (metrics on): {rates['celsiusify']:>10,.0f} req/s (median)")
+    print(f"GET /convert  bare Starlette:          {rates['starlette']:>10,.0f} req/s (median)")
+    print(f"ratio: {ratio:.3f} (goal >= {GOAL_RATIO})")
+    print(f"POST /convert, {_BATCH_SIZE} values: {rates['batch']:,.1f} req/s = "
+          f"{conversions:,.0f} conversions/s")  # fmt: skip
+    if args.json:
+        figures = {
+            "celsiusify_get_rps": round(rates["celsiusify"]),
+            "starlette_get_rps": round(rates["starlette"]),
+            "ratio": round(ratio, 3),
+            "goal_ratio": GOAL_RATIO,
+            "batch_size": _BATCH_SIZE,
+            "batch_requests_per_s": round(rates["batch"], 1),
+            "batch_conversions_per_s": round(conversions),
+        }
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0 if ratio >= GOAL_RATIO else 1
