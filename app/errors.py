@@ -20,7 +20,7 @@ _LOCATION_ROOTS = frozenset({"body", "query", "path", "header", "cookie"})
 class ErrorItem(BaseModel):
     """One problem with the request."""
 
-    field: str = Field(examples=["fahrenheit"])
+    field: str = Field(examples=["fahrenheit", "fahrenheit[3]"])
     loc: list[str | int] = Field(examples=[["query", "fahrenheit"]])
     msg: str = Field(examples=["must be at or above absolute zero (-459.67 °F)"])
     type: str = Field(examples=["value_error"])
@@ -34,8 +34,14 @@ class ErrorResponse(BaseModel):
 
 def error_item(loc: Sequence[str | int], msg: str, error_type: str) -> dict[str, Any]:
     """Build one entry of an error body; field is the loc without its root."""
-    names = [str(part) for part in loc if part not in _LOCATION_ROOTS]
-    field = ".".join(names) if names else str(loc[0]) if loc else "request"
+    field = ""
+    for part in loc:
+        if isinstance(part, int):
+            field += f"[{part}]" if field else ""
+        elif part not in _LOCATION_ROOTS or field:
+            field += f".{part}" if field else part
+    if not field:
+        field = str(loc[0]) if loc else "request"
     return {"field": field, "loc": list(loc), "msg": msg, "type": error_type}
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from app.conversion import (
     ABSOLUTE_ZERO_FAHRENHEIT,
@@ -16,7 +16,6 @@ from app.conversion import (
     fahrenheit_to_celsius,
     format_celsius,
 )
-from app.dependencies import get_runtime
 from app.errors import ErrorResponse
 from app.responses import JSONBytesResponse
 from app.routing import QueryOnlyRoute
@@ -52,6 +51,8 @@ class ConvertResponse(BaseModel):
 
 class BatchConvertRequest(BaseModel):
     """Values to convert, at most the configured batch size."""
+
+    model_config = ConfigDict(extra="forbid")
 
     fahrenheit: list[FahrenheitValue] = Field(min_length=1, examples=[[212, 32]])
 
@@ -96,30 +97,51 @@ for _path, _listed in (("/convert", True), ("/convert/", False)):
     )
 
 
+_BATCH_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": BatchConvertRequest.model_json_schema()}},
+    }
+}
+
+
+def parse_batch(body: bytes, max_batch_size: int) -> list[float]:
+    """Validate the raw body with pydantic's JSON parser, or raise a 422.
+
+    Parsing the bytes here (rather than declaring a body parameter) keeps every
+    malformed body a 422: FastAPI's own json.loads answers 400 to deeply nested
+    JSON, and accepts NaN before validation sees it. Any Content-Type is read
+    as JSON, so `curl -d` works.
+    """
+    try:
+        values = BatchConvertRequest.model_validate_json(body).fahrenheit
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [
+                {**error, "loc": ("body", *error["loc"])}
+                for error in exc.errors(include_url=False, include_input=False)
+            ]
+        ) from None
+    if len(values) > max_batch_size:
+        message = f"at most {max_batch_size} values per request, got {len(values)}"
+        raise RequestValidationError(
+            [{"type": "too_long", "loc": ("body", "fahrenheit"), "msg": message}]
+        )
+    return values
+
+
 @router.post(
     "/convert",
     summary="Convert a batch of Fahrenheit values",
     response_model=None,
     responses={200: {"model": BatchConvertResponse}, **_BATCH_ERRORS},
+    openapi_extra=_BATCH_OPENAPI,
 )
 @router.post("/convert/", include_in_schema=False, response_model=None)
-async def convert_batch(
-    request_body: BatchConvertRequest, runtime: Annotated[Runtime, Depends(get_runtime)]
-) -> Response:
-    """Same formula and formatting as GET, one result per value, in order."""
-    values = request_body.fahrenheit
-    if len(values) > runtime.max_batch_size:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "too_long",
-                    "loc": ("body", "fahrenheit"),
-                    "msg": (
-                        f"at most {runtime.max_batch_size} values per request, got {len(values)}"
-                    ),
-                }
-            ]
-        )
+async def convert_batch(request: Request) -> Response:
+    """Same formula and formatting as GET, one result per value, in request order."""
+    runtime: Runtime = request.app.state.runtime
+    values = parse_batch(await request.body(), runtime.max_batch_size)
     celsius = [format_celsius(fahrenheit_to_celsius(value)) for value in values]
     runtime.count_conversions(len(celsius))
     return JSONBytesResponse(runtime.batch_body(celsius))
