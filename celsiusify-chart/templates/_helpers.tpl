@@ -1,0 +1,79 @@
+{{/* Chart name, truncated to the 63 characters a DNS label allows. */}}
+{{- define "celsiusify.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name: every object of a release uses it, and the HPA targets it. */}}
+{{- define "celsiusify.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "celsiusify.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels: name and instance only. Selectors are immutable: never a version here. */}}
+{{- define "celsiusify.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "celsiusify.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "celsiusify.labels" -}}
+helm.sh/chart: {{ include "celsiusify.chart" . }}
+{{ include "celsiusify.selectorLabels" . }}
+app.kubernetes.io/version: {{ (.Values.image.tag | default .Chart.AppVersion) | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: celsiusify
+{{- end }}
+
+{{- define "celsiusify.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "celsiusify.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "celsiusify.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+
+{{/* In-cluster URL of the Service. */}}
+{{- define "celsiusify.url" -}}
+{{- printf "http://%s.%s.svc:%v" (include "celsiusify.fullname" .) .Release.Namespace .Values.service.port }}
+{{- end }}
+
+{{/* An httpGet probe on the named port. */}}
+{{- define "celsiusify.probe" -}}
+httpGet:
+  path: {{ .path }}
+  port: http
+periodSeconds: {{ .periodSeconds }}
+timeoutSeconds: {{ .timeoutSeconds }}
+failureThreshold: {{ .failureThreshold }}
+{{- end }}
+
+{{/* Refuse values that would deploy something broken, with one clear line each. */}}
+{{- define "celsiusify.validate" -}}
+{{- if .Values.autoscaling.enabled }}
+{{- if not (and .Values.resources .Values.resources.requests .Values.resources.requests.cpu) }}
+{{- fail "celsiusify: resources.requests.cpu is required while autoscaling.enabled=true (the HPA's CPU utilisation is measured against it)" }}
+{{- end }}
+{{- if gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas) }}
+{{- fail "celsiusify: autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
+{{- end }}
+{{- end }}
+{{- $needed := add .Values.shutdown.preStopSleepSeconds .Values.shutdown.processDrainSeconds }}
+{{- if lt (int .Values.shutdown.terminationGracePeriodSeconds) (int $needed) }}
+{{- fail (printf "celsiusify: shutdown.terminationGracePeriodSeconds (%v) must be at least preStopSleepSeconds + processDrainSeconds (%v), or in-flight requests are killed" .Values.shutdown.terminationGracePeriodSeconds $needed) }}
+{{- end }}
+{{- end }}
