@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -18,9 +19,11 @@ Objects = list[dict[str, Any]]
 
 
 def find_helm() -> str | None:
-    """helm on PATH, else the one `make helm` fetches."""
+    """$HELM, else helm on PATH, else the one `make helm` fetches."""
     local = ROOT / ".tools" / "bin" / "helm"
-    return shutil.which("helm") or (str(local) if local.exists() else None)
+    return (
+        os.environ.get("HELM") or shutil.which("helm") or (str(local) if local.exists() else None)
+    )
 
 
 @pytest.fixture(scope="session")
