@@ -1,0 +1,335 @@
+"""`python -m bench run`: a step-load Locust run against Celsiusify (or any --url).
+
+Without --url it starts the app itself: one `python -m app` process pinned to
+CPU 0 (taskset), with Locust pinned to the remaining cores. Results go to
+results/<UTC timestamp>-<target>/: Locust's CSVs, cpu.csv, summary.csv,
+meta.json (and replicas.csv with --kube-hpa). `python -m bench report` plots them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+from bench import sysinfo
+from bench.capacity import (
+    HISTORY_COLUMNS,
+    BenchDataError,
+    Capacity,
+    CpuSample,
+    Step,
+    find_capacity,
+    read_csv,
+    steps_from_history,
+)
+from bench.hpa import HpaWatcher
+from bench.perf import free_port, wait_until_ready
+
+ROOT = sysinfo.ROOT
+LOCUSTFILE = ROOT / "locust" / "main.py"
+TARGET_OF_USER = {
+    "CelsiusifyGetUser": "celsiusify",
+    "CelsiusifyBatchUser": "celsiusify",
+    "TFServingUser": "tfserving",
+}
+SUMMARY_COLUMNS = [
+    "target", "users", "start", "end", "requests", "failures", "failure_ratio", "rps",
+    "p50_ms", "p95_ms", "p99_ms", "loadgen_cpu_percent", "server_cpu_percent",
+    "within_slo", "is_capacity",
+]  # fmt: skip
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m bench run", description=__doc__)
+    parser.add_argument("--url", help="target base URL (default: start the app locally)")
+    parser.add_argument("--target", help="name of the target in results (default: from --user)")
+    parser.add_argument("--user", default="CelsiusifyGetUser", choices=sorted(TARGET_OF_USER))
+    parser.add_argument("--slo-ms", type=float, default=50.0, help="p99 SLO (default 50 ms)")
+    parser.add_argument("--max-failure-ratio", type=float, default=0.001)
+    parser.add_argument("--start-users", type=int, default=4)
+    parser.add_argument("--step-users", type=int, default=4)
+    parser.add_argument("--step-seconds", type=float, default=20.0)
+    parser.add_argument("--max-users", type=int, default=40)
+    parser.add_argument("--server-cpus", type=float, help="CPUs the target may use, for per-CPU "
+                        "figures (default: 1 for the local app, else unknown)")  # fmt: skip
+    parser.add_argument("--kube-hpa", metavar="NAME", help="record `kubectl get hpa NAME`")
+    parser.add_argument("--hpa-interval", type=float, default=5.0)
+    parser.add_argument("--results", type=Path, default=ROOT / "results")
+    parser.add_argument("--run-dir", type=Path, help="exact output folder (default: timestamped)")
+    return parser.parse_args(argv)
+
+
+def cpu_sets() -> tuple[list[int], list[int]] | None:
+    """(server cores, generator cores) when taskset exists and there are 2+ cores."""
+    cores = sorted(os.sched_getaffinity(0))
+    if shutil.which("taskset") is None or len(cores) < 2:
+        return None
+    return cores[:1], cores[1:]
+
+
+def pin(cores: list[int] | None, command: list[str]) -> list[str]:
+    """Prefix a command with taskset for these cores."""
+    if not cores:
+        return command
+    return ["taskset", "-c", ",".join(map(str, cores)), *command]
+
+
+@contextmanager
+def local_app(cores: list[int] | None) -> Iterator[tuple[str, psutil.Process]]:
+    """Start `python -m app` on a free port; yield its URL and process; stop it."""
+    port = free_port()
+    command = pin(
+        cores, [sys.executable, "-m", "app", "--port", str(port), "--shutdown-delay", "0"]
+    )
+    with subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as process:
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_ready(url + "/readyz")
+            yield url, psutil.Process(process.pid)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def tree_cpu_percent(process: psutil.Process) -> float:
+    """CPU percent (of one core) of a process and its children since the last call."""
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            total += member.cpu_percent(None)
+        except psutil.Error:
+            continue
+    return total
+
+
+def last_history_row(path: Path) -> dict[str, str] | None:
+    """Most recent Aggregated row Locust has flushed, if any."""
+    try:
+        with path.open(newline="") as handle:
+            rows = [row for row in csv.DictReader(handle) if row.get("Name") == "Aggregated"]
+    except OSError:
+        return None
+    return rows[-1] if rows else None
+
+
+def run_locust(
+    args: argparse.Namespace, url: str, prefix: Path, cores: list[int] | None,
+    server: psutil.Process | None,
+) -> tuple[int, list[CpuSample], list[str]]:  # fmt: skip
+    """Run Locust headless with the step shape; sample CPU each second; print progress."""
+    env = {
+        **os.environ,
+        "LOAD_SHAPE": "step",
+        "LOAD_TARGET": TARGET_OF_USER[args.user],
+        "STEP_START_USERS": str(args.start_users),
+        "STEP_USERS": str(args.step_users),
+        "STEP_SECONDS": str(args.step_seconds),
+        "STEP_MAX_USERS": str(args.max_users),
+    }
+    command = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", url,
+        "--csv", str(prefix), "--only-summary", "--logfile", str(prefix.parent / "locust.log"),
+        args.user,
+    ]  # fmt: skip
+    if cores and len(cores) > 1:
+        command[3:3] = ["--processes", str(len(cores))]
+    command = pin(cores, command)
+    samples: list[CpuSample] = []
+    history = prefix.parent / f"{prefix.name}_stats_history.csv"
+    with subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as locust:
+        generator = psutil.Process(locust.pid)
+        tree_cpu_percent(generator)
+        if server:
+            tree_cpu_percent(server)
+        started = time.monotonic()
+        while locust.poll() is None:
+            time.sleep(1.0)
+            try:
+                load = tree_cpu_percent(generator)
+            except psutil.Error:
+                break
+            samples.append(
+                CpuSample(time.time(), load, tree_cpu_percent(server) if server else None)
+            )
+            elapsed = time.monotonic() - started
+            if int(elapsed) % 5 == 0:
+                row = last_history_row(history)
+                if row:
+                    print(
+                        f"[{elapsed:5.0f}s] users={row['User Count']:>4} "
+                        f"rps={float(row['Requests/s']):8.1f} p99={row['99%']:>5} ms "
+                        f"failures={row['Total Failure Count']} loadgen cpu={load:5.1f}%"
+                        + (f" server cpu={samples[-1].server_percent:5.1f}%" if server else ""),
+                        flush=True,
+                    )
+        output = locust.stdout.read() if locust.stdout else ""
+        return locust.wait(), samples, output.splitlines()
+
+
+def write_outputs(
+    run_dir: Path, target: str, steps: list[Step], capacity: Capacity,
+    samples: list[CpuSample],
+) -> None:  # fmt: skip
+    """cpu.csv and summary.csv (one row per step)."""
+    with (run_dir / "cpu.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(
+            handle, fieldnames=["timestamp", "loadgen_percent", "server_percent"]
+        )
+        writer.writeheader()
+        writer.writerows(asdict(sample) for sample in samples)
+    with (run_dir / "summary.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)
+        writer.writeheader()
+        for step in steps:
+            within = step.p99_ms <= capacity.slo_p99_ms and (
+                step.failure_ratio <= capacity.max_failure_ratio
+            )
+            writer.writerow({
+                **{key: value for key, value in asdict(step).items() if key in SUMMARY_COLUMNS},
+                "target": target,
+                "failure_ratio": step.failure_ratio,
+                "within_slo": within,
+                "is_capacity": step is capacity.step,
+            })  # fmt: skip
+
+
+def describe(capacity: Capacity, server_cpus: float | None) -> str:
+    """The headline in one paragraph."""
+    step = capacity.step
+    if step is None:
+        return (
+            f"no step met p99 <= {capacity.slo_p99_ms:g} ms with failures <= "
+            f"{capacity.max_failure_ratio:.1%}"
+        )
+    text = (
+        f"capacity at p99 <= {capacity.slo_p99_ms:g} ms: {step.rps:,.0f} req/s at {step.users} "
+        f"users (p50 {step.p50_ms:g} ms, p95 {step.p95_ms:g} ms, p99 {step.p99_ms:g} ms, "
+        f"failures {step.failure_ratio:.3%})"
+    )
+    if server_cpus:
+        text += f"; {step.rps / server_cpus:,.0f} req/s per allotted CPU"
+    if step.server_cpu_percent:
+        per_used = step.rps / (step.server_cpu_percent / 100)
+        text += (
+            f"; the server used {step.server_cpu_percent:.0f}% of a core: "
+            f"{per_used:,.0f} req/s per CPU-second used"
+        )
+    if capacity.lower_bound:
+        text += ". LOWER BOUND: " + "; ".join(capacity.reasons)
+    return text
+
+
+def build_meta(
+    args: argparse.Namespace, *, target: str, url: str, argv: Sequence[str] | None,
+    cores: tuple[list[int] | None, list[int] | None], started: datetime,
+    samples: list[CpuSample], locust_exit_code: int, capacity: Capacity,
+    watcher: HpaWatcher | None,
+) -> dict[str, object]:  # fmt: skip
+    """Everything meta.json records about how the run was made."""
+    server_cores, generator_cores = cores
+    server_cpus = args.server_cpus or (None if args.url else 1.0)
+    loadgen = [sample.loadgen_percent for sample in samples]
+    if args.url:
+        server_pinning = "external"
+    else:
+        server_pinning = f"taskset -c {server_cores[0]}" if server_cores else "none"
+    generator_pinning = "none"
+    if generator_cores:
+        generator_pinning = "taskset -c " + ",".join(map(str, generator_cores))
+    return {
+        "target": target,
+        "url": url if args.url else "local (python -m app)",
+        "user_class": args.user,
+        "command": ["python", "-m", "bench", "run", *(argv if argv is not None else sys.argv[1:])],
+        "started_utc": started.isoformat(),
+        "finished_utc": datetime.now(UTC).isoformat(),
+        "step_load": {
+            "start_users": args.start_users,
+            "step_users": args.step_users,
+            "step_seconds": args.step_seconds,
+            "max_users": args.max_users,
+        },
+        "server_pinning": server_pinning,
+        "loadgen_pinning": generator_pinning,
+        "server_cpus": server_cpus,
+        "loadgen_cpu_percent": {
+            "mean": sum(loadgen) / len(loadgen) if loadgen else None,
+            "max": max(loadgen, default=None),
+        },
+        "locust_exit_code": locust_exit_code,
+        "capacity": capacity.as_dict(),
+        "headline": describe(capacity, server_cpus),
+        "hpa": None
+        if watcher is None
+        else {"name": args.kube_hpa, "samples": watcher.samples, "errors": watcher.errors},
+        "machine": sysinfo.collect(),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run, then write the results folder; 2 on a usage or data problem."""
+    args = parse_args(argv)
+    target = args.target or TARGET_OF_USER[args.user]
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = args.run_dir or args.results / f"{stamp}-{target}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cores = cpu_sets() or (None, None)
+    print(f"bench: results in {run_dir}", flush=True)
+    watcher = None
+    if args.kube_hpa:
+        watcher = HpaWatcher(args.kube_hpa, run_dir / "replicas.csv", args.hpa_interval)
+    started = datetime.now(UTC)
+    with local_app(cores[0]) if not args.url else _external(args.url) as (url, server):
+        print(
+            f"bench: target {target} at {url}; server cores {cores[0] or 'unpinned'}, "
+            f"load generator cores {cores[1] or 'unpinned'}",
+            flush=True,
+        )
+        if watcher:
+            watcher.start()
+        try:
+            code, samples, output = run_locust(args, url, run_dir / target, cores[1], server)
+        finally:
+            if watcher:
+                watcher.stop()
+    try:
+        history = read_csv(run_dir / f"{target}_stats_history.csv", HISTORY_COLUMNS)
+    except BenchDataError as error:
+        print("\n".join(output[-20:]))
+        print(f"bench: {error}")
+        return 2
+    steps = steps_from_history(history, samples)
+    capacity = find_capacity(steps, args.slo_ms, args.max_failure_ratio)
+    write_outputs(run_dir, target, steps, capacity, samples)
+    meta = build_meta(
+        args, target=target, url=url, argv=argv, cores=cores, started=started,
+        samples=samples, locust_exit_code=code, capacity=capacity, watcher=watcher,
+    )  # fmt: skip
+    (run_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"\nbench: {len(steps)} steps; {meta['headline']}")
+    print(f"bench: wrote {run_dir}; next: python -m bench report {run_dir}")
+    return 0 if steps else 2
+
+
+@contextmanager
+def _external(url: str) -> Iterator[tuple[str, None]]:
+    yield url.rstrip("/"), None
