@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from bench.capacity import HISTORY_COLUMNS, BenchDataError, read_csv
 from bench.run import SUMMARY_COLUMNS
+
+matplotlib.use("Agg")  # files only, never a window (pyplot picks no backend before first use)
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
 
