@@ -1,0 +1,52 @@
+"""Step-load arithmetic, free of Locust (so it is testable without gevent).
+
+Environment variables: STEP_START_USERS (default 4), STEP_USERS (4),
+STEP_SECONDS (20), STEP_MAX_USERS (40), STEP_SPAWN_RATE (users/s when
+stepping; default: the larger of the first and the step's user counts, so each
+step is reached within a second).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Users held until end_second (seconds since the test started)."""
+
+    users: int
+    end_second: float
+    spawn_rate: float
+
+
+def step_stages(
+    start_users: int, step_users: int, step_seconds: float, max_users: int,
+    spawn_rate: float | None = None,
+) -> list[Stage]:  # fmt: skip
+    """The stages of a step load, first to last; raises ValueError on nonsense."""
+    if start_users < 1 or step_users < 1 or max_users < start_users or step_seconds <= 0:
+        raise ValueError(
+            "step load needs 1 <= start users <= max users, step users >= 1, step seconds > 0"
+        )
+    stages = []
+    users, end = start_users, 0.0
+    while users <= max_users:
+        end += step_seconds
+        stages.append(Stage(users, end, spawn_rate or float(max(step_users, start_users))))
+        users += step_users
+    return stages
+
+
+def stages_from_environment(environ: dict[str, str] | None = None) -> list[Stage]:
+    """step_stages() with the STEP_* environment variables (see module doc)."""
+    env = os.environ if environ is None else environ
+    rate = env.get("STEP_SPAWN_RATE")
+    return step_stages(
+        int(env.get("STEP_START_USERS", "4")),
+        int(env.get("STEP_USERS", "4")),
+        float(env.get("STEP_SECONDS", "20")),
+        int(env.get("STEP_MAX_USERS", "40")),
+        float(rate) if rate else None,
+    )

@@ -1,0 +1,103 @@
+"""The answer checks and the step-load arithmetic (no Locust import)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from lib.checks import (
+    check_batch,
+    check_single,
+    check_tfserving,
+    expected_celsius_text,
+    random_fahrenheit,
+    tfserving_body,
+)
+from lib.stages import Stage, stages_from_environment, step_stages
+
+from app.conversion import convert
+
+ID = "abcdefgh-abcdefgh-abcdefgh-abcdefgh"
+
+
+def test_expected_text_matches_the_service_exactly() -> None:
+    rng = random.Random(7)
+    for _ in range(5000):
+        value = random_fahrenheit(rng)
+        assert expected_celsius_text(value) == convert(value)
+        assert -459.67 <= value <= 1000.0
+        assert float(str(value)) == value
+
+
+def single(celsius: str) -> str:
+    return json.dumps({"celsius": celsius, "app_identifier": ID})
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "problem"),
+    [
+        (200, single("100.000000"), None),
+        (200, single("100.00000"), "wrong answer"),
+        (200, single("99.999999"), "wrong answer"),
+        (200, json.dumps({"celsius": "100.000000"}), "shape"),
+        (200, json.dumps({"celsius": "100.000000", "app_identifier": ""}), "app_identifier"),
+        (200, "<html>", "not JSON"),
+        (500, single("100.000000"), "HTTP 500"),
+        (422, "{}", "HTTP 422"),
+    ],
+)
+def test_check_single(status: int, body: str, problem: str | None) -> None:
+    result = check_single(status, body, 212.0)
+    if problem is None:
+        assert result is None
+    else:
+        assert result is not None
+        assert problem in result
+
+
+def test_check_batch() -> None:
+    values = [212.0, 32.0]
+    good = json.dumps({"celsius": ["100.000000", "0.000000"], "app_identifier": ID})
+    assert check_batch(200, good, values) is None
+    swapped = json.dumps({"celsius": ["0.000000", "100.000000"], "app_identifier": ID})
+    assert "wrong answer" in (check_batch(200, swapped, values) or "")
+    short = json.dumps({"celsius": ["100.000000"], "app_identifier": ID})
+    assert "1 answers for 2" in (check_batch(200, short, values) or "")
+
+
+def test_check_tfserving_tolerance() -> None:
+    values = [212.0, -40.0]
+    assert json.loads(tfserving_body(values)) == {"instances": [[212.0], [-40.0]]}
+    close = json.dumps({"predictions": [[100.004], [-39.996]]})
+    assert check_tfserving(200, close, values, 0.01) is None
+    far = json.dumps({"predictions": [[100.02], [-40.0]]})
+    assert "off by" in (check_tfserving(200, far, values, 0.01) or "")
+    flat = json.dumps({"predictions": [100.0, -40.0]})
+    assert "one-element row" in (check_tfserving(200, flat, values, 0.01) or "")
+    assert "shape" in (check_tfserving(200, json.dumps({"outputs": []}), values, 0.01) or "")
+
+
+def test_step_stages_arithmetic() -> None:
+    assert step_stages(4, 4, 20, 16) == [
+        Stage(4, 20, 4.0), Stage(8, 40, 4.0), Stage(12, 60, 4.0), Stage(16, 80, 4.0)
+    ]  # fmt: skip
+    assert step_stages(2, 3, 10, 9, spawn_rate=1) == [
+        Stage(2, 10, 1), Stage(5, 20, 1), Stage(8, 30, 1)
+    ]  # fmt: skip
+    assert step_stages(5, 1, 1.5, 5) == [Stage(5, 1.5, 5.0)]
+
+
+@pytest.mark.parametrize(("start", "step", "seconds", "maximum"),
+                         [(0, 1, 1, 5), (2, 0, 1, 5), (2, 1, 0, 5), (6, 1, 1, 5)])  # fmt: skip
+def test_step_stages_refuses_nonsense(start: int, step: int, seconds: float, maximum: int) -> None:
+    with pytest.raises(ValueError, match="step load needs"):
+        step_stages(start, step, seconds, maximum)
+
+
+def test_stages_from_environment() -> None:
+    env = {"STEP_START_USERS": "10", "STEP_USERS": "5", "STEP_SECONDS": "3", "STEP_MAX_USERS": "20"}
+    assert [(s.users, s.end_second) for s in stages_from_environment(env)] == [
+        (10, 3.0), (15, 6.0), (20, 9.0)
+    ]  # fmt: skip
+    assert stages_from_environment({})[-1] == Stage(40, 200.0, 4.0)
