@@ -1,0 +1,100 @@
+"""A short real `bench run` against the local app, then `bench report` on its CSVs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from bench import report, run
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.locust
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bench") / "20260101T000000Z-celsiusify"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--run-dir", str(folder), "--start-users", "1",
+         "--step-users", "2", "--step-seconds", "5", "--max-users", "3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "users=" in result.stdout  # progress is visible while it runs
+    return folder
+
+
+def test_run_writes_the_results_folder(run_dir: Path) -> None:
+    for name in ("celsiusify_stats.csv", "celsiusify_stats_history.csv",
+                 "celsiusify_failures.csv", "meta.json", "summary.csv", "cpu.csv"):  # fmt: skip
+        assert (run_dir / name).is_file(), name
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["user_class"] == "CelsiusifyGetUser"
+    assert meta["machine"]["cpu_cores"] >= 1
+    assert meta["machine"]["packages"]["locust"]
+    assert meta["loadgen_cpu_percent"]["max"] > 0
+    assert meta["locust_exit_code"] == 0
+    rows = run.read_csv(run_dir / "summary.csv", run.SUMMARY_COLUMNS)
+    assert [int(row["users"]) for row in rows] == [1, 3]
+    assert all(int(row["failures"]) == 0 for row in rows)
+    assert all(float(row["rps"]) > 10 for row in rows)
+    assert sum(row["is_capacity"] == "True" for row in rows) == 1
+
+
+def test_report_pages_and_pngs(run_dir: Path, tmp_path: Path) -> None:
+    second = tmp_path / "second-run"
+    shutil.copytree(run_dir, second)
+    out = tmp_path / "cmp"
+    assert report.main([str(run_dir), str(second), "--out", str(out)]) == 0
+    pdf = PdfReader(out / "report.pdf")
+    assert len(pdf.pages) == 4
+    first_page = pdf.pages[0].extract_text()
+    assert "Celsiusify benchmark report" in first_page
+    assert "HEADLINE" in first_page
+    assert "Capacity side by side" in pdf.pages[3].extract_text()
+    for name in ("throughput.png", "latency.png", "capacity.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    markdown = (out / "summary.md").read_text()
+    assert markdown.count("| celsiusify |") == 2
+
+
+def test_report_with_replicas_adds_a_page(run_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "with-hpa"
+    shutil.copytree(run_dir, copy)
+    (copy / "replicas.csv").write_text(
+        "timestamp,current_replicas,desired_replicas,cpu_utilization_percent\n"
+        "100,1,1,20\n105,1,3,90\n110,3,3,45\n"
+    )
+    assert report.main([str(copy)]) == 0
+    assert len(PdfReader(copy / "report.pdf").pages) == 5
+    assert (copy / "replicas.png").exists()
+
+
+@pytest.mark.parametrize("damage", ["missing", "columns", "numbers", "meta"])
+def test_bad_input_is_one_clear_line(
+    run_dir: Path, tmp_path: Path, damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "damaged"
+    shutil.copytree(run_dir, copy)
+    if damage == "missing":
+        (copy / "celsiusify_stats_history.csv").unlink()
+    elif damage == "columns":
+        (copy / "summary.csv").write_text("target,users\ncelsiusify,1\n")
+    elif damage == "numbers":
+        text = (copy / "summary.csv").read_text().splitlines()
+        first = text[1].split(",")
+        first[7] = "fast"
+        (copy / "summary.csv").write_text("\n".join([text[0], ",".join(first), *text[2:]]))
+    else:
+        (copy / "meta.json").write_text("{not json")
+    assert report.main([str(copy)]) == 2
+    output = capsys.readouterr().out.strip().splitlines()
+    assert len(output) == 1
+    assert output[0].startswith("report: ")
+    assert "Traceback" not in output[0]
