@@ -77,6 +77,51 @@ base-image: ## air-gapped machines: make a local stand-in for the pinned Python 
 image: ## build the API image as $(IMAGE)
 	docker build --network host -t $(IMAGE) .
 
+.PHONY: bench
+bench: install ## step-load benchmark of the local app (Locust) into results/<UTC>-celsiusify/, then the report
+	$(PYTHON) -m bench run $(BENCH_ARGS)
+	$(PYTHON) -m bench report "$$(ls -d results/*-celsiusify | sort | tail -n1)"
+
+.PHONY: report
+report: install ## PDF/PNG/markdown from results folders: make report RUNS="results/A results/B"
+	$(PYTHON) -m bench report $(RUNS)
+
+LOCUST_MODE ?= headless
+LOCUST_RELEASE ?= locust
+LOCUST_NAMESPACE ?= default
+
+.PHONY: loadtest-configmaps-yaml
+loadtest-configmaps-yaml: ## print the two ConfigMaps (locustfile, lib) the deliveryhero chart mounts
+	@kubectl create configmap celsiusify-locustfile --namespace $(LOCUST_NAMESPACE) \
+	    --from-file=main.py=locust/main.py --dry-run=client -o yaml
+	@echo ---
+	@kubectl create configmap celsiusify-locust-lib --namespace $(LOCUST_NAMESPACE) \
+	    $(foreach f,$(sort $(wildcard locust/lib/*.py)),--from-file=$(notdir $(f))=$(f)) \
+	    --dry-run=client -o yaml
+
+.PHONY: loadtest-configmaps
+loadtest-configmaps: ## create/update those ConfigMaps in the cluster (kubectl apply)
+	$(MAKE) --no-print-directory loadtest-configmaps-yaml | kubectl apply -f -
+
+.PHONY: loadtest-up
+loadtest-up: helm ## install/upgrade deliveryhero/locust with locust/values.yaml (LOCUST_MODE=headless|ui)
+	$(HELM) upgrade -i $(LOCUST_RELEASE) deliveryhero/locust --namespace $(LOCUST_NAMESPACE) \
+	    -f locust/values.yaml $(if $(filter ui,$(LOCUST_MODE)),--set loadtest.headless=false --set loadtest.environment.STEP_THEN_IDLE=0)
+
+.PHONY: loadtest-ui
+loadtest-ui: ## port-forward the Locust web UI to http://127.0.0.1:8089
+	kubectl port-forward --namespace $(LOCUST_NAMESPACE) service/$(LOCUST_RELEASE) 8089:8089
+
+.PHONY: loadtest-results
+loadtest-results: ## copy the in-cluster CSVs to results/in-cluster-<UTC>/
+	pod=$$(kubectl get pod --namespace $(LOCUST_NAMESPACE) -l component=master -o name | head -n1 | cut -d/ -f2); \
+	kubectl cp --namespace $(LOCUST_NAMESPACE) "$$pod:/results" "results/in-cluster-$$(date -u +%Y%m%dT%H%M%SZ)"
+
+.PHONY: loadtest-down
+loadtest-down: helm ## uninstall the Locust release and delete its ConfigMaps
+	$(HELM) uninstall $(LOCUST_RELEASE) --namespace $(LOCUST_NAMESPACE)
+	kubectl delete configmap --namespace $(LOCUST_NAMESPACE) celsiusify-locustfile celsiusify-locust-lib --ignore-not-found
+
 .PHONY: perf
 perf: install ## GET /convert of the app against bare Starlette, pinned cores, wrk (needs wrk)
 	$(PYTHON) -m bench perf

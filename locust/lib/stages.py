@@ -50,3 +50,15 @@ def stages_from_environment(environ: dict[str, str] | None = None) -> list[Stage
         int(env.get("STEP_MAX_USERS", "40")),
         float(rate) if rate else None,
     )
+
+
+def shape_tick(
+    stages: list[Stage], run_time: float, then_idle: bool = False
+) -> tuple[int, float] | None:
+    """(users, spawn rate) at run_time; after the last stage None, or zero users if idling."""
+    for stage in stages:
+        if run_time < stage.end_second:
+            return stage.users, stage.spawn_rate
+    if then_idle and stages:
+        return 0, stages[-1].spawn_rate
+    return None

@@ -9,3 +9,6 @@ from pathlib import Path
 LOCUST_DIR = Path(__file__).resolve().parents[2] / "locust"
 if str(LOCUST_DIR) not in sys.path:
     sys.path.insert(0, str(LOCUST_DIR))
+
+# The chart fixtures, to check the host against the Service our chart renders.
+from tests.chart.conftest import helm, render  # noqa: E402, F401

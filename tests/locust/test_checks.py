@@ -14,7 +14,7 @@ from lib.checks import (
     random_fahrenheit,
     tfserving_body,
 )
-from lib.stages import Stage, stages_from_environment, step_stages
+from lib.stages import Stage, shape_tick, stages_from_environment, step_stages
 
 from app.conversion import convert
 
@@ -101,3 +101,13 @@ def test_stages_from_environment() -> None:
         (10, 3.0), (15, 6.0), (20, 9.0)
     ]  # fmt: skip
     assert stages_from_environment({})[-1] == Stage(40, 200.0, 4.0)
+
+
+def test_shape_tick_follows_the_stages() -> None:
+    stages = step_stages(2, 2, 10, 6)
+    assert shape_tick(stages, 0) == (2, 2.0)
+    assert shape_tick(stages, 9.9) == (2, 2.0)
+    assert shape_tick(stages, 10) == (4, 2.0)
+    assert shape_tick(stages, 29.9) == (6, 2.0)
+    assert shape_tick(stages, 30) is None
+    assert shape_tick(stages, 3000, then_idle=True) == (0, 2.0)
