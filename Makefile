@@ -122,6 +122,28 @@ loadtest-down: helm ## uninstall the Locust release and delete its ConfigMaps
 	$(HELM) uninstall $(LOCUST_RELEASE) --namespace $(LOCUST_NAMESPACE)
 	kubectl delete configmap --namespace $(LOCUST_NAMESPACE) celsiusify-locustfile celsiusify-locust-lib --ignore-not-found
 
+VENV_TF ?= .venv-tf
+
+$(VENV_TF)/.installed: tfserving/requirements.txt
+	$(SYSTEM_PYTHON) -m venv $(VENV_TF)
+	$(VENV_TF)/bin/python -m pip install --quiet -r tfserving/requirements.txt
+	touch $@
+
+.PHONY: tf-install
+tf-install: $(VENV_TF)/.installed ## .venv-tf with the pinned tensorflow-cpu (training and TF tests only)
+
+.PHONY: tf-train
+tf-train: tf-install ## retrain and re-export tfserving/models/celsiusify/1 and metrics.json
+	$(VENV_TF)/bin/python tfserving/train.py
+
+.PHONY: tf-test
+tf-test: tf-install ## the TensorFlow tests, in .venv-tf (the main suite skips them)
+	$(VENV_TF)/bin/python -m pytest tests/tfserving --confcutdir=tests/tfserving $(PYTEST_ARGS)
+
+.PHONY: tf-image
+tf-image: ## build the TF Serving image (needs the tensorflow/serving base image locally)
+	docker build --network host -t celsiusify-tfserving:dev -f tfserving/Dockerfile tfserving
+
 .PHONY: perf
 perf: install ## GET /convert of the app against bare Starlette, pinned cores, wrk (needs wrk)
 	$(PYTHON) -m bench perf
