@@ -120,8 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         "learned": line,
         "exact": {"weight": 5 / 9, "bias": -160 / 9},
         "training": record,
-        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
-                     "numpy": np.__version__},  # fmt: skip
+        "versions": {
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+        },  # fmt: skip
     }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(json.dumps({"exported": str(path), **errors, **line, **record}, indent=2))

@@ -37,13 +37,10 @@ def docker_engine() -> None:
         pytest.skip(f"no Docker engine reachable: {info.stderr.strip()[:200]}")
 
 
-def build(tag: str, dockerfile: Path, context: Path) -> None:
+def build(tag: str, dockerfile: Path, context: Path, missing_base_hint: str) -> None:
     base = base_image(dockerfile)
     if docker("image", "inspect", base, timeout=30).returncode != 0:
-        pytest.skip(
-            f"base image {base} is not present and no registry is reachable "
-            "(scripts/make-base-image.sh makes the stand-in for the API image)"
-        )
+        pytest.skip(f"base image {base} is not present locally: {missing_base_hint}")
     result = docker("build", "--network", "host", "-t", tag, "-f", str(dockerfile), str(context))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -51,5 +48,5 @@ def build(tag: str, dockerfile: Path, context: Path) -> None:
 @pytest.fixture(scope="session")
 def api_image(docker_engine: None) -> str:
     tag = "celsiusify:pytest"
-    build(tag, ROOT / "Dockerfile", ROOT)
+    build(tag, ROOT / "Dockerfile", ROOT, "run scripts/make-base-image.sh (.ci/run does)")
     return tag

@@ -23,7 +23,11 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def tfserving_image(docker_engine: None) -> str:
     tag = "celsiusify-tfserving:pytest"
-    build(tag, ROOT / "tfserving" / "Dockerfile", ROOT / "tfserving")
+    build(
+        tag, ROOT / "tfserving" / "Dockerfile", ROOT / "tfserving",
+        "no registry is reachable and TF Serving has no PyPI or Debian package, so it "
+        "cannot be pulled or stood in for here; `docker pull` it where a registry is reachable",
+    )  # fmt: skip
     return tag
 
 
