@@ -23,12 +23,13 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
 LOW, HIGH = -459.67, 1000.0
 MAX_ABS_ERROR = 0.01
+EPOCHS = 20
 MODEL_NAME = "celsiusify"
 
 
@@ -74,12 +75,13 @@ def train(seed: int, samples: int = 20_000) -> tuple[keras.Model, dict[str, Any]
     target = celsius(fahrenheit).astype(np.float32)
     model = build_model(fahrenheit)
     started = time.perf_counter()
-    history: list[float] = []
-    for learning_rate, epochs in ((0.1, 40), (0.01, 30), (0.001, 30)):
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss={"celsius": "mse"})
-        fit = model.fit(fahrenheit, {"celsius": target}, batch_size=256, epochs=epochs,
-                        shuffle=True, verbose=0)  # fmt: skip
-        history += [float(loss) for loss in fit.history["loss"]]
+    # Exact targets and a normalised input make this a well-conditioned least-squares
+    # problem whose optimum has zero gradient on every batch: plain SGD contracts the
+    # error geometrically, where Adam's bounded steps crawl towards a weight of ~234.
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss={"celsius": "mse"})
+    fit = model.fit(fahrenheit, {"celsius": target}, batch_size=256, epochs=EPOCHS,
+                    shuffle=True, verbose=0)  # fmt: skip
+    history = [float(loss) for loss in fit.history["loss"]]
     return model, {
         "seed": seed,
         "train_samples": samples,
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
             "numpy": np.__version__,
-        },  # fmt: skip
+        },
     }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(json.dumps({"exported": str(path), **errors, **line, **record}, indent=2))
