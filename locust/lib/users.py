@@ -8,6 +8,7 @@ user count and the server's speed, never by sleeps. Every answer is checked.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from lib.checks import (
     check_batch,
@@ -24,6 +25,14 @@ TF_TOLERANCE = float(os.environ.get("TFSERVING_TOLERANCE_CELSIUS", "0.01"))
 TF_MODEL = os.environ.get("TFSERVING_MODEL", "celsiusify")
 
 
+def record(response: Any, problem: str | None) -> None:
+    """A wrong answer is a failure in Locust's statistics, with the check's reason."""
+    if problem:
+        response.failure(problem)
+    else:
+        response.success()
+
+
 class CelsiusifyGetUser(FastHttpUser):
     """GET /convert?fahrenheit=<random> — the main benchmark."""
 
@@ -36,11 +45,7 @@ class CelsiusifyGetUser(FastHttpUser):
         with self.client.get(
             f"/convert?fahrenheit={fahrenheit}", name="GET /convert", catch_response=True
         ) as response:
-            problem = check_single(response.status_code, response.text, fahrenheit)
-            if problem:
-                response.failure(problem)
-            else:
-                response.success()
+            record(response, check_single(response.status_code, response.text, fahrenheit))
 
 
 class CelsiusifyBatchUser(FastHttpUser):
@@ -55,11 +60,7 @@ class CelsiusifyBatchUser(FastHttpUser):
         with self.client.post(
             "/convert", json={"fahrenheit": values}, name="POST /convert", catch_response=True
         ) as response:
-            problem = check_batch(response.status_code, response.text, values)
-            if problem:
-                response.failure(problem)
-            else:
-                response.success()
+            record(response, check_batch(response.status_code, response.text, values))
 
 
 class TFServingUser(FastHttpUser):
@@ -79,10 +80,7 @@ class TFServingUser(FastHttpUser):
             catch_response=True,
         ) as response:
             problem = check_tfserving(response.status_code, response.text, values, TF_TOLERANCE)
-            if problem:
-                response.failure(problem)
-            else:
-                response.success()
+            record(response, problem)
 
 
 __all__ = ["CelsiusifyBatchUser", "CelsiusifyGetUser", "TFServingUser"]

@@ -7,7 +7,9 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
+from app import __version__
 from tests.chart.conftest import CHART, Objects, by_kind, one, run_helm
 
 pytestmark = pytest.mark.helm
@@ -192,3 +194,9 @@ def test_bad_values_are_refused_clearly(helm: str, sets: tuple[str, ...], messag
 def test_cpu_request_may_be_omitted_without_hpa(render: Callable[..., Objects]) -> None:
     objects = render(*MATRIX["hpa-off"], sets=("resources.requests=null",))
     assert "requests" not in container(objects)["resources"]
+
+
+def test_app_version_matches_the_app() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["apiVersion"] == "v2"
+    assert chart["appVersion"] == __version__
