@@ -21,7 +21,7 @@ logger = logging.getLogger("celsiusify")
 
 
 @asynccontextmanager
-async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+async def lifespan(application: FastAPI) -> AsyncIterator[dict[str, Runtime]]:
     """Start-up decides everything per process; shutdown only logs."""
     runtime: Runtime = application.state.runtime
     settings = runtime.start()
@@ -38,7 +38,9 @@ async def lifespan(application: FastAPI) -> AsyncIterator[None]:
     # collector's generations so each collection walks only per-request objects.
     gc.collect()
     gc.freeze()
-    yield
+    # Lifespan state: the server copies it into every request's scope["state"],
+    # the cheapest way for a handler to reach per-process objects.
+    yield {"runtime": runtime}
     runtime.ready = False
     logger.info("stopped", extra={"app_identifier": runtime.identifier})
 

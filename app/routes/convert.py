@@ -16,10 +16,10 @@ from app.conversion import (
     fahrenheit_to_celsius,
     format_celsius,
 )
+from app.dependencies import runtime_of
 from app.errors import ErrorResponse
 from app.responses import JSONBytesResponse
 from app.routing import QueryOnlyRoute
-from app.runtime import Runtime
 
 router = APIRouter(tags=["conversion"])
 
@@ -75,7 +75,7 @@ _BATCH_ERRORS: dict[int | str, dict[str, Any]] = {
 
 async def convert_one(fahrenheit: FahrenheitQuery, request: Request) -> Response:
     """celsius = (fahrenheit − 32) × 5 / 9, as a string with six decimals."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     body = runtime.single_body(format_celsius(fahrenheit_to_celsius(fahrenheit)))
     runtime.count_conversions(1)
     return JSONBytesResponse(body)
@@ -140,7 +140,7 @@ def parse_batch(body: bytes, max_batch_size: int) -> list[float]:
 @router.post("/convert/", include_in_schema=False, response_model=None)
 async def convert_batch(request: Request) -> Response:
     """Same formula and formatting as GET, one result per value, in request order."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     values = parse_batch(await request.body(), runtime.max_batch_size)
     celsius = [format_celsius(fahrenheit_to_celsius(value)) for value in values]
     runtime.count_conversions(len(celsius))
