@@ -180,20 +180,30 @@ def _fmt(value: Any, pattern: str = "{:,.0f}") -> str:
     return "n/a" if value is None else pattern.format(value)
 
 
-def _comparison(rows: Sequence[dict[str, Any]]) -> Figure:
-    figure, (bars, table_axis) = plt.subplots(1, 2, figsize=PAGE)
-    names = [f"{row['target']}\n{row['run']}" for row in rows]
-    heights = [row["rps"] for row in rows]
+def _bars(axis: Any, rows: Sequence[dict[str, Any]], key: str, ylabel: str) -> None:
     positions = list(range(len(rows)))
-    drawn = bars.bar(positions, heights, color=[f"C{i}" for i in positions])
-    bars.set_xticks(positions, names)
+    heights = [row[key] or 0.0 for row in rows]
+    drawn = axis.bar(positions, heights, color=[f"C{i}" for i in positions])
+    axis.set_xticks(positions, [f"{row['target']}\n{row['run']}" for row in rows])
     for patch, row in zip(drawn, rows, strict=True):
-        note = " (lower bound)" if row["lower_bound"] else ""
+        label = "n/a" if row[key] is None else f"{row[key]:,.0f}"
+        note = " (lower bound)" if row["lower_bound"] and row[key] is not None else ""
         top = (patch.get_x() + patch.get_width() / 2, patch.get_height())
-        bars.annotate(f"{row['rps']:,.0f}{note}", top, ha="center", va="bottom", fontsize=8)
-    bars.set_ylabel("requests/s at capacity (p99 within SLO)")
-    bars.set_title("Capacity side by side")
-    bars.tick_params(axis="x", labelsize=7)
+        axis.annotate(label + note, top, ha="center", va="bottom", fontsize=8)
+    axis.set_ylabel(ylabel)
+    axis.tick_params(axis="x", labelsize=6)
+    axis.grid(axis="y", alpha=0.3)
+
+
+def _comparison(rows: Sequence[dict[str, Any]]) -> Figure:
+    figure = plt.figure(figsize=PAGE)
+    grid = figure.add_gridspec(2, 2, height_ratios=[3, 1.4])
+    throughput, per_cpu = figure.add_subplot(grid[0, 0]), figure.add_subplot(grid[0, 1])
+    _bars(throughput, rows, "rps", "requests/s at capacity (p99 within SLO)")
+    throughput.set_title("Capacity side by side")
+    _bars(per_cpu, rows, "rps_per_cpu", "requests/s per allotted CPU")
+    per_cpu.set_title("Load held per CPU")
+    table_axis = figure.add_subplot(grid[1, :])
     table_axis.axis("off")
     cells = [
         [row["target"], _fmt(row["users"], "{}"), _fmt(row["rps"]), _fmt(row["rps_per_cpu"]),
@@ -203,14 +213,15 @@ def _comparison(rows: Sequence[dict[str, Any]]) -> Figure:
     ]  # fmt: skip
     table = table_axis.table(
         cells,
-        colLabels=["target", "users", "req/s", "req/s per\nallotted CPU", "req/s per\nCPU used",
-                   "p50 ms", "p95 ms", "p99 ms", "lower\nbound"],
+        colLabels=["target", "users", "req/s", "req/s per allotted CPU", "req/s per CPU used",
+                   "p50 ms", "p95 ms", "p99 ms", "lower bound"],
+        colWidths=[0.24, 0.06, 0.09, 0.14, 0.13, 0.07, 0.07, 0.07, 0.09],
         loc="center",
     )  # fmt: skip
     table.auto_set_font_size(False)
-    table.set_fontsize(7)
-    table.scale(1, 2.2)
-    table_axis.set_title("Latency at capacity")
+    table.set_fontsize(8)
+    table.scale(1, 1.6)
+    table_axis.set_title("Latency at capacity", fontsize=10)
     figure.tight_layout()
     return figure
 
