@@ -23,7 +23,7 @@ if [[ "${FORCE:-0}" != 1 ]] && docker image inspect "$image" >/dev/null 2>&1; th
 fi
 [[ $(id -u) == 0 ]] || { echo "make-base-image: debootstrap needs root" >&2; exit 2; }
 if ! command -v debootstrap >/dev/null; then
-    apt-get install -y -qq debootstrap >/dev/null
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 fi
 
 mirror=${DEBIAN_MIRROR:-}
