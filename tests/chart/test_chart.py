@@ -200,3 +200,18 @@ def test_app_version_matches_the_app() -> None:
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     assert chart["apiVersion"] == "v2"
     assert chart["appVersion"] == __version__
+
+
+@pytest.mark.parametrize("entry", ["defaults", "tfserving"])
+def test_notes_print_working_commands(helm: str, entry: str) -> None:
+    args = ["install", "demo", str(CHART), "--dry-run=client", "--namespace", "bench"]
+    for values_file in MATRIX[entry]:
+        args += ["-f", values_file]
+    result = run_helm(helm, *args)
+    assert result.returncode == 0, result.stderr
+    notes = result.stdout.split("NOTES:", 1)[1]
+    assert "kubectl port-forward --namespace bench service/demo-celsiusify 8080:80" in notes
+    path = "/convert?fahrenheit=212" if entry == "defaults" else "/v1/models/celsiusify"
+    assert f"curl -s 'http://127.0.0.1:8080{path}'" in notes
+    assert "helm test demo --namespace bench" in notes
+    assert ("app_identifier" in notes) == (entry == "defaults")
