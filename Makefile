@@ -112,10 +112,15 @@ loadtest-up: helm ## install/upgrade deliveryhero/locust with locust/values.yaml
 loadtest-ui: ## port-forward the Locust web UI to http://127.0.0.1:8089
 	kubectl port-forward --namespace $(LOCUST_NAMESPACE) service/$(LOCUST_RELEASE) 8089:8089
 
+LOCUST_TARGET ?= celsiusify
+
 .PHONY: loadtest-results
-loadtest-results: ## copy the in-cluster CSVs to results/in-cluster-<UTC>/
+loadtest-results: install ## copy the in-cluster CSVs to results/<UTC>-in-cluster-$(LOCUST_TARGET)/ and summarise them
 	pod=$$(kubectl get pod --namespace $(LOCUST_NAMESPACE) -l component=master -o name | head -n1 | cut -d/ -f2); \
-	kubectl cp --namespace $(LOCUST_NAMESPACE) "$$pod:/results" "results/in-cluster-$$(date -u +%Y%m%dT%H%M%SZ)"
+	dest="results/$$(date -u +%Y%m%dT%H%M%SZ)-in-cluster-$(LOCUST_TARGET)"; \
+	kubectl cp --namespace $(LOCUST_NAMESPACE) "$$pod:/results" "$$dest" && \
+	$(PYTHON) -m bench import "$$dest" --csv-prefix celsiusify --target $(LOCUST_TARGET) $(IMPORT_ARGS) && \
+	$(PYTHON) -m bench report "$$dest"
 
 .PHONY: loadtest-down
 loadtest-down: helm ## uninstall the Locust release and delete its ConfigMaps

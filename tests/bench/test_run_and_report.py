@@ -98,3 +98,35 @@ def test_bad_input_is_one_clear_line(
     assert len(output) == 1
     assert output[0].startswith("report: ")
     assert "Traceback" not in output[0]
+
+
+def test_import_makes_locust_csvs_reportable(run_dir: Path, tmp_path: Path) -> None:
+    """In-cluster runs arrive as Locust's CSVs only; import + report must work on them."""
+    fetched = tmp_path / "in-cluster"
+    fetched.mkdir()
+    for name in ("stats.csv", "stats_history.csv", "failures.csv"):
+        shutil.copy(run_dir / f"celsiusify_{name}", fetched / f"celsiusify_{name}")
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "import", str(fetched), "--target", "in-cluster",
+         "--csv-prefix", "celsiusify", "--server-cpus", "2"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    meta = json.loads((fetched / "meta.json").read_text())
+    original = json.loads((run_dir / "meta.json").read_text())
+    assert meta["capacity"]["step"]["users"] == original["capacity"]["step"]["users"]
+    assert "not recorded" in meta["headline"]
+    assert meta["target"] == "in-cluster"
+    assert (fetched / "in-cluster_stats_history.csv").exists()
+    assert report.main([str(fetched)]) == 0
+    assert (fetched / "report.pdf").exists()
+
+
+def test_import_refuses_a_folder_without_history(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "import", str(tmp_path), "--target", "celsiusify"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout.strip().startswith("import: ")
+    assert "file not found" in result.stdout

@@ -1,0 +1,87 @@
+"""`python -m bench import RUN_DIR --target NAME`: make a results folder from Locust CSVs
+produced elsewhere (the in-cluster master's emptyDir, fetched by `make loadtest-results`).
+
+Computes the same per-step summary and capacity as `bench run` from
+<RUN_DIR>/<target>_stats_history.csv and writes summary.csv and meta.json, so
+`bench report` can compare an in-cluster run with local ones. No CPU samples
+exist for such runs, so the lower-bound check can only use the SLO criterion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import sysinfo
+from bench.capacity import (
+    HISTORY_COLUMNS,
+    BenchDataError,
+    find_capacity,
+    read_csv,
+    steps_from_history,
+)
+from bench.run import describe, write_outputs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write summary.csv and meta.json next to the CSVs; 2 with one line on bad input."""
+    parser = argparse.ArgumentParser(prog="python -m bench import", description=__doc__)
+    parser.add_argument("run_dir", type=Path, help="folder holding <target>_stats_history.csv")
+    parser.add_argument("--target", required=True, help="name of the target, e.g. tfserving")
+    parser.add_argument("--csv-prefix", help="Locust's --csv prefix, if not the target name")
+    parser.add_argument("--slo-ms", type=float, default=50.0)
+    parser.add_argument("--max-failure-ratio", type=float, default=0.001)
+    parser.add_argument(
+        "--server-cpus", type=float, help="CPUs the target had (e.g. replicas × limit)"
+    )
+    parser.add_argument("--where", default="in-cluster (deliveryhero/locust)",
+                        help="where the load ran, for the report")  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.csv_prefix and args.csv_prefix != args.target:
+        # The report finds CSVs by target name: copy them under it (originals stay).
+        for source in args.run_dir.glob(f"{args.csv_prefix}_*.csv"):
+            suffix = source.name.removeprefix(args.csv_prefix)
+            shutil.copyfile(source, args.run_dir / f"{args.target}{suffix}")
+    try:
+        history = read_csv(args.run_dir / f"{args.target}_stats_history.csv", HISTORY_COLUMNS)
+    except BenchDataError as error:
+        print(f"import: {error}")
+        return 2
+    steps = steps_from_history(history)
+    if not steps:
+        print(f"import: {args.run_dir}: no load step long enough to measure")
+        return 2
+    capacity = find_capacity(steps, args.slo_ms, args.max_failure_ratio)
+    write_outputs(args.run_dir, args.target, steps, capacity, [])
+    meta = {
+        "target": args.target,
+        "url": args.where,
+        "user_class": "see the Locust values",
+        "command": [
+            "python",
+            "-m",
+            "bench",
+            "import",
+            *(argv if argv is not None else sys.argv[1:]),
+        ],
+        "imported_utc": datetime.now(UTC).isoformat(),
+        "server_pinning": "external",
+        "loadgen_pinning": "external",
+        "server_cpus": args.server_cpus,
+        "loadgen_cpu_percent": {"mean": None, "max": None},
+        "capacity": capacity.as_dict(),
+        "headline": describe(capacity, args.server_cpus)
+        + " (load generator CPU not recorded for imported runs)",
+        "machine": {
+            "note": "imported: the machine below is the one that imported the CSVs",
+            **sysinfo.collect(),
+        },
+    }
+    (args.run_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    print(f"import: {len(steps)} steps; {meta['headline']}")
+    return 0
