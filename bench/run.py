@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 
@@ -288,6 +290,9 @@ def build_meta(
 def main(argv: Sequence[str] | None = None) -> int:
     """Run, then write the results folder; 2 on a usage or data problem."""
     args = parse_args(argv)
+    if args.url and (problem := unreachable(args.url)):
+        print(f"bench: {problem}")
+        return 2
     target = args.target or TARGET_OF_USER[args.user]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = args.run_dir or args.results / f"{stamp}-{target}"
@@ -333,3 +338,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 @contextmanager
 def _external(url: str) -> Iterator[tuple[str, None]]:
     yield url.rstrip("/"), None
+
+
+def unreachable(url: str) -> str | None:
+    """Why a TCP connection to the URL's host and port fails, or None if it succeeds."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http(s) URL"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=3):
+            return None
+    except OSError as error:
+        return f"cannot connect to {parts.hostname}:{port} ({error})"

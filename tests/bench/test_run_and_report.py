@@ -130,3 +130,15 @@ def test_import_refuses_a_folder_without_history(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stdout.strip().startswith("import: ")
     assert "file not found" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [("http://127.0.0.1:1", "cannot connect"), ("ftp://127.0.0.1", "not an http(s) URL")],
+)
+def test_run_refuses_an_unreachable_target(
+    url: str, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run.main(["--url", url, "--run-dir", str(tmp_path / "x")]) == 2
+    assert words in capsys.readouterr().out
+    assert not (tmp_path / "x").exists()
