@@ -34,10 +34,12 @@ def tfserving_image(docker_engine: None) -> str:
 @pytest.fixture
 def tfserving(tfserving_image: str) -> Iterator[str]:
     port = free_port()
+    # Arguments replace the image's CMD: keep its flags (batching, monitoring), move the ports.
+    image_cmd = json.loads(docker("image", "inspect", tfserving_image).stdout)[0]["Config"]["Cmd"]
     result = docker(
         "run", "-d", "--network", "host", "--read-only", "--tmpfs", "/tmp",
         "--cap-drop", "ALL", "--security-opt", "no-new-privileges", tfserving_image,
-        f"--rest_api_port={port}", f"--port={free_port()}",
+        *image_cmd, f"--rest_api_port={port}", f"--port={free_port()}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     container = result.stdout.strip()
