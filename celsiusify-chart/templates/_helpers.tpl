@@ -27,6 +27,17 @@ app.kubernetes.io/name: {{ include "celsiusify.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* Labels of the `helm test` pod: the release's, but a name of its own, so that no selector of the
+     release (Deployment, Service, PDB, HPA, topology spread) matches it or adopts it. */}}
+{{- define "celsiusify.testLabels" -}}
+helm.sh/chart: {{ include "celsiusify.chart" . }}
+app.kubernetes.io/name: {{ printf "%s-test" (include "celsiusify.name" . | trunc 58 | trimSuffix "-") }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: helm-test
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: celsiusify
+{{- end }}
+
 {{- define "celsiusify.labels" -}}
 helm.sh/chart: {{ include "celsiusify.chart" . }}
 {{ include "celsiusify.selectorLabels" . }}
@@ -62,8 +73,40 @@ timeoutSeconds: {{ .timeoutSeconds }}
 failureThreshold: {{ .failureThreshold }}
 {{- end }}
 
+{{/* Pod placement and pull secrets, shared by the Deployment's pods and the `helm test` pod. */}}
+{{- define "celsiusify.podPlacement" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* Container args: each string goes through tpl, so "{{ .Values.containerPort }}" in the
+     server's flags follows the one containerPort value that the port and probes use. */}}
+{{- define "celsiusify.args" -}}
+{{- range .Values.args }}
+- {{ tpl (toString .) $ | quote }}
+{{- end }}
+{{- end }}
+
 {{/* Refuse values that would deploy something broken, with one clear line each. */}}
 {{- define "celsiusify.validate" -}}
+{{- $fullname := include "celsiusify.fullname" . }}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $fullname) }}
+{{- fail (printf "celsiusify: the Service name %q (from release name %q) is not a DNS-1035 label, which the API server requires: it must start with a letter and hold only lowercase letters, digits and '-' (no dots). Choose another release name, or set fullnameOverride" $fullname .Release.Name) }}
+{{- end }}
 {{- if .Values.autoscaling.enabled }}
 {{- if not (and .Values.resources .Values.resources.requests .Values.resources.requests.cpu) }}
 {{- fail "celsiusify: resources.requests.cpu is required while autoscaling.enabled=true (the HPA's CPU utilisation is measured against it)" }}

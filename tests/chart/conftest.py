@@ -42,8 +42,13 @@ def run_helm(helm: str, *args: str) -> subprocess.CompletedProcess[str]:
 def render(helm: str) -> Callable[..., Objects]:
     """Render the chart with values files and --set pairs; fail with helm's stderr."""
 
-    def _render(*values_files: str, sets: tuple[str, ...] = (), release: str = "demo") -> Objects:
-        args = ["template", release, str(CHART), "--namespace", "bench"]
+    def _render(
+        *values_files: str,
+        sets: tuple[str, ...] = (),
+        release: str = "demo",
+        namespace: str = "bench",
+    ) -> Objects:
+        args = ["template", release, str(CHART), "--namespace", namespace]
         for values_file in values_files:
             args += ["-f", str(ROOT / values_file)]
         for pair in sets:

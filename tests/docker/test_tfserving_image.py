@@ -32,14 +32,21 @@ def tfserving_image(docker_engine: None) -> str:
 
 
 @pytest.fixture
-def tfserving(tfserving_image: str) -> Iterator[str]:
+def tfserving(tfserving_image: str) -> Iterator[tuple[str, str]]:
+    """(container id, REST base URL) of a running, hardened TF Serving container."""
     port = free_port()
-    # Arguments replace the image's CMD: keep its flags (batching, monitoring), move the ports.
+    # Arguments replace the image's CMD: keep its flags (threads, batching, monitoring), move the
+    # ports (host networking), as the chart's args do.
     image_cmd = json.loads(docker("image", "inspect", tfserving_image).stdout)[0]["Config"]["Cmd"]
+    moved = {"--rest_api_port": str(port), "--port": str(free_port())}
+    args = [
+        f"{flag}={moved[flag]}" if flag in moved else arg
+        for arg in image_cmd
+        for flag in [arg.split("=", 1)[0]]
+    ]
     result = docker(
-        "run", "-d", "--network", "host", "--read-only", "--tmpfs", "/tmp",
-        "--cap-drop", "ALL", "--security-opt", "no-new-privileges", tfserving_image,
-        *image_cmd, f"--rest_api_port={port}", f"--port={free_port()}",
+        "run", "-d", "--network", "host", "--read-only", "--tmpfs", "/tmp", "--cpus", "1",
+        "--cap-drop", "ALL", "--security-opt", "no-new-privileges", tfserving_image, *args,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     container = result.stdout.strip()
@@ -51,13 +58,14 @@ def tfserving(tfserving_image: str) -> Iterator[str]:
                 break
         except OSError:
             time.sleep(0.5)
-    yield base
+    yield container, base
     docker("rm", "-f", container)
 
 
-def test_tfserving_predicts(tfserving: str) -> None:
+def test_tfserving_predicts(tfserving: tuple[str, str]) -> None:
+    _, base = tfserving
     request = urllib.request.Request(
-        tfserving + "/v1/models/celsiusify:predict",
+        base + "/v1/models/celsiusify:predict",
         data=json.dumps({"instances": [[212.0], [32.0]]}).encode(),
         headers={"Content-Type": "application/json"},
     )
@@ -65,5 +73,17 @@ def test_tfserving_predicts(tfserving: str) -> None:
         predictions = json.loads(response.read())["predictions"]
     assert abs(predictions[0][0] - 100.0) <= 0.01
     assert abs(predictions[1][0]) <= 0.01
-    with urllib.request.urlopen(tfserving + "/monitoring/prometheus/metrics", timeout=5) as metrics:
+    with urllib.request.urlopen(base + "/monitoring/prometheus/metrics", timeout=5) as metrics:
         assert b":tensorflow:" in metrics.read()
+
+
+def test_sigterm_stops_the_server_at_once(tfserving: tuple[str, str]) -> None:
+    """tini (PID 1) forwards SIGTERM; the server has no handler, so it exits at once with 143.
+    Under the base image's bash entrypoint this waited the whole timeout and ended in SIGKILL."""
+    container, _ = tfserving
+    started = time.monotonic()
+    result = docker("stop", "--time", "20", container)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 10
+    state = json.loads(docker("inspect", container).stdout)[0]["State"]
+    assert state["ExitCode"] == 143, state
