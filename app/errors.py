@@ -2,17 +2,28 @@
 
 FastAPI's default 422 body echoes the offending input; a NaN or an infinity in
 that echo makes the JSON encoder raise, turning bad input into a 500.
+
+A client that goes away before its body arrived is not a server error: it is
+logged at debug and recorded with nginx's 499 ("client closed request"), never
+as a 500 with a traceback.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
+
+from app.limits import BodyTooLargeError
+
+CLIENT_CLOSED_REQUEST = 499
+logger = logging.getLogger("celsiusify")
 
 _LOCATION_ROOTS = frozenset({"body", "query", "path", "header", "cookie"})
 
@@ -45,9 +56,11 @@ def error_item(loc: Sequence[str | int], msg: str, error_type: str) -> dict[str,
     return {"field": field, "loc": list(loc), "msg": msg, "type": error_type}
 
 
-def error_response(status_code: int, items: Iterable[Mapping[str, Any]]) -> JSONResponse:
+def error_response(
+    status_code: int, items: Iterable[Mapping[str, Any]], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """The JSON error answer for a list of error items."""
-    return JSONResponse(status_code=status_code, content={"detail": list(items)})
+    return JSONResponse(status_code=status_code, content={"detail": list(items)}, headers=headers)
 
 
 def _describe(error: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,6 +77,24 @@ async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, (_describe(error) for error in errors))
 
 
+async def body_too_large_handler(_: Request, exc: Exception) -> JSONResponse:
+    """413, and the connection closes: the rest of the body is not worth reading."""
+    return error_response(
+        413,
+        [error_item(["body"], str(exc), "body_too_large")],
+        headers={"connection": "close"},
+    )
+
+
+async def client_disconnect_handler(request: Request, _: Exception) -> Response:
+    """The client left mid-body: nothing to answer; recorded as 499, logged at debug."""
+    logger.debug("client closed the connection before its request body arrived",
+                 extra={"path": request.url.path})  # fmt: skip
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on the application."""
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(BodyTooLargeError, body_too_large_handler)
+    app.add_exception_handler(ClientDisconnect, client_disconnect_handler)

@@ -1,71 +1,43 @@
-"""Pure-ASGI request body size limit: 413 before the body is parsed."""
+"""Reading a request body within the size limit: 413 before it is parsed.
+
+The limit is applied where the body is read (the handler), not in a middleware,
+so a 413 is recorded under the route it was sent to and GET requests pay
+nothing for it. Content-Length is checked first; a body without one (chunked)
+is counted as it streams in, and reading stops at the limit.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from fastapi import Request
 
-from app.errors import error_item, error_response
-
-if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-    from app.runtime import Runtime
-
-_BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+# Longer Content-Length values are over any limit; int() of them is not needed
+# (and past 4300 digits Python refuses to convert).
+_MAX_LENGTH_DIGITS = 18
 
 
-class BodyTooLarge(Exception):
-    """Raised from receive() when a streamed body passes the limit."""
+class BodyTooLargeError(Exception):
+    """The request body is larger than the limit (the handler answers 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body is larger than {limit} bytes")
+        self.limit = limit
 
 
-class BodySizeLimitMiddleware:  # pylint: disable=too-few-public-methods
-    """Answer 413 when Content-Length, or the bytes actually received, exceed the limit."""
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or BodyTooLargeError as soon as it is known to pass `limit`.
 
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
-        self.app = app
-        self.runtime = runtime
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in _BODYLESS_METHODS:
-            await self.app(scope, receive, send)
-            return
-        limit = self.runtime.max_body_bytes
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > limit:
-                    await self._reject(scope, receive, send, limit)
-                    return
-                break
-
-        received = 0
-        response_started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if response_started:
-                raise
-            await self._reject(scope, receive, send, limit)
-
-    @staticmethod
-    async def _reject(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = error_response(
-            413,
-            [error_item(["body"], f"request body is larger than {limit} bytes", "body_too_large")],
-        )
-        await response(scope, receive, send)
+    A client that goes away mid-body raises Starlette's ClientDisconnect.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and (
+        len(declared) > _MAX_LENGTH_DIGITS or not declared.isdigit() or int(declared) > limit
+    ):
+        raise BodyTooLargeError(limit)
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise BodyTooLargeError(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)

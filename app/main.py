@@ -11,7 +11,6 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.errors import install_error_handlers
-from app.limits import BodySizeLimitMiddleware
 from app.metrics import MetricsMiddleware
 from app.routes import convert, health
 from app.runtime import Runtime
@@ -64,8 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # /docs and /openapi.json routes so the hot path matches first.
     application.router.routes[:0] = [*convert.router.routes, *health.router.routes]
     install_error_handlers(application)
-    application.add_middleware(BodySizeLimitMiddleware, runtime=runtime)
-    # Added last, so outermost: it times everything, including 413 answers.
+    # Outermost: it times everything, error answers included.
     application.add_middleware(MetricsMiddleware, runtime=runtime)
     return application
 

@@ -13,7 +13,12 @@ from time import perf_counter
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Gauge, PlatformCollector, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 
 from app import __version__
 
@@ -63,6 +68,9 @@ class RequestStats:
         # (route, method) -> per-bucket counts (last = +Inf) and the sum.
         self.latency: dict[tuple[str, str], _Histogram] = {}
         self.conversions = 0
+        # Connections the server closed because of a limit, by reason (app/protocol.py).
+        self.closed: dict[str, int] = {}
+        self.open_connections = 0
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         """Record one finished request."""
@@ -103,6 +111,20 @@ class RequestStats:
             "celsiusify_conversions",
             "Fahrenheit values converted (one per value in a batch).",
             value=self.conversions,
+        )
+        closed = CounterMetricFamily(
+            "celsiusify_connections_closed",
+            "Connections closed by a server limit: header_too_large, header_timeout, "
+            "body_timeout, idle_timeout (nothing sent), connection_limit.",
+            labels=["reason"],
+        )
+        for reason, count in sorted(self.closed.items()):
+            closed.add_metric([reason], count)
+        yield closed
+        yield GaugeMetricFamily(
+            "celsiusify_open_connections",
+            "Open client connections (sampled once a second).",
+            value=self.open_connections,
         )
 
 

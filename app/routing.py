@@ -7,6 +7,10 @@ route validates each parameter with the same pydantic type the endpoint
 declares (compiled once, when the route is built), raises the same
 RequestValidationError, and calls the endpoint directly. FastAPI still reads
 the signature, so OpenAPI and /docs are unchanged.
+
+One deliberate difference: a declared parameter given more than once
+(`?fahrenheit=1&fahrenheit=212`) is a 422 of type `repeated`, where FastAPI
+takes the last value and could answer for a value the client did not mean.
 """
 
 from __future__ import annotations
@@ -28,21 +32,33 @@ from starlette.routing import request_response
 _MISSING = object()
 
 
-def parse_query(query_string: bytes) -> dict[str, str]:
-    """What Request.query_params holds (last value wins), without the multidict.
+def parse_query(query_string: bytes) -> tuple[dict[str, str], dict[str, int]]:
+    """What Request.query_params holds (last value wins), and the names given more than once.
 
-    Strings with nothing to unquote take a split-only path that parse_qsl
-    would return unchanged.
+    The second dict maps each repeated name to how often it appeared; it is
+    empty (and costs nothing to build) when no name repeats. Strings with
+    nothing to unquote take a split-only path that parse_qsl would return
+    unchanged.
     """
     text = query_string.decode("latin-1")
     if "%" in text or "+" in text:
-        return dict(parse_qsl(text, keep_blank_values=True))
-    query: dict[str, str] = {}
-    for pair in text.split("&"):
-        if pair:
-            name, _, value = pair.partition("=")
-            query[name] = value
-    return query
+        pairs = parse_qsl(text, keep_blank_values=True)
+        query = dict(pairs)
+        names = [name for name, _ in pairs]
+    else:
+        query = {}
+        names = []
+        for pair in text.split("&"):
+            if pair:
+                name, _, value = pair.partition("=")
+                query[name] = value
+                names.append(name)
+    if len(query) == len(names):
+        return query, {}
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return query, {name: count for name, count in counts.items() if count > 1}
 
 
 class _QueryParameter:  # pylint: disable=too-few-public-methods
@@ -105,12 +121,24 @@ class QueryOnlyRoute(APIRoute):
         parameters = [_QueryParameter(p) for p in signature if p.annotation is not Request]
 
         async def handler(request: Request) -> Response:
-            query = parse_query(request.scope["query_string"])
+            query, repeated = parse_query(request.scope["query_string"])
             errors: list[dict[str, Any]] = []
             values = {
                 parameter.name: parameter.validate(query.get(parameter.alias), errors)
                 for parameter in parameters
             }
+            if repeated:
+                # FastAPI would take the last value: ?fahrenheit=1&fahrenheit=212 is
+                # ambiguous, so it is refused (see module doc).
+                errors = [
+                    *(
+                        {"type": "repeated", "loc": ("query", p.alias),
+                         "msg": f"must be given once, got {repeated[p.alias]} values"}
+                        for p in parameters
+                        if p.alias in repeated
+                    ),
+                    *(e for e in errors if e["loc"][1] not in repeated),
+                ]  # fmt: skip
             if errors:
                 raise RequestValidationError(errors)
             for name in request_names:

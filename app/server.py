@@ -1,16 +1,21 @@
 """`python -m app`: one uvicorn process with a readiness drain on SIGTERM.
 
 On SIGTERM the process flips /readyz to 503 at once, keeps serving for
---shutdown-delay seconds so load balancers notice, then lets uvicorn stop
-accepting connections and finish in-flight requests (bounded by
+--shutdown-delay seconds so load balancers notice (every response in that time
+says `Connection: close`, so keep-alive clients reconnect elsewhere), then lets
+uvicorn stop accepting connections and finish in-flight requests (bounded by
 --timeout-graceful-shutdown), and exits 0. Plain uvicorn re-raises SIGTERM
 after its shutdown, which makes the exit status 143 instead.
+
+The HTTP protocol is uvicorn's httptools one with the limits of
+app/protocol.py (head size, time limits, connections, load shedding).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import resource
 import signal
 import threading
 from collections.abc import Sequence
@@ -21,6 +26,7 @@ from fastapi import FastAPI
 
 from app.logs import configure_logging
 from app.main import create_app
+from app.protocol import Governor, ServerLimits, ShedApp, protocol_class
 from app.runtime import Runtime
 from app.settings import Settings
 
@@ -30,13 +36,22 @@ logger = logging.getLogger("celsiusify")
 class DrainingServer(uvicorn.Server):
     """uvicorn.Server whose SIGTERM first drains readiness, then shuts down."""
 
-    def __init__(self, config: uvicorn.Config, runtime: Runtime, shutdown_delay: float) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        runtime: Runtime,
+        shutdown_delay: float,
+        governor: Governor | None = None,
+    ) -> None:
         super().__init__(config)
         self.runtime = runtime
         self.shutdown_delay = shutdown_delay
+        self.governor = governor
         self._draining = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:  # noqa: ARG002
+        if self.governor is not None:
+            self.governor.draining = True
         if sig == signal.SIGTERM and not self._draining and self.shutdown_delay > 0:
             self._draining = True
             self.runtime.ready = False
@@ -86,27 +101,75 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# Descriptors the process needs besides client connections (listener, logs, loop).
+_RESERVED_FDS = 64
+
+
+def connection_budget(wanted: int) -> int:
+    """Raise the soft open-files limit for `wanted` connections; what fits under the hard one.
+
+    Containers often start with a soft limit of 1024 (and a hard one far higher):
+    without this, accept() fails at the limit and probes fail with it.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = wanted + _RESERVED_FDS
+    if hard != resource.RLIM_INFINITY:
+        needed = min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+        soft = needed
+    budget = wanted if soft == resource.RLIM_INFINITY else min(wanted, soft - _RESERVED_FDS)
+    if budget < wanted:
+        logger.warning(
+            "open-files limit lowers max_connections",
+            extra={"max_connections": budget, "wanted": wanted, "hard_limit": hard},
+        )
+    return max(budget, 1)
+
+
+def limits_from(settings: Settings) -> ServerLimits:
+    """The protocol limits of app/protocol.py from the CELSIUSIFY_* settings."""
+    return ServerLimits(
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+        keep_alive_timeout=settings.keep_alive_timeout_seconds,
+        max_connections=connection_budget(settings.max_connections),
+        max_in_flight=settings.max_requests_in_flight,
+    )
+
+
 def build_server(args: argparse.Namespace, application: FastAPI | None = None) -> DrainingServer:
     """A configured server around the app (a new one unless given)."""
     settings = Settings()
     configure_logging(settings.log_level, settings.access_log)
     application = application or create_app(settings)
+    runtime: Runtime = application.state.runtime
+    governor = Governor(limits_from(settings), runtime)
+    # Static route paths name the route template of a shed request in the metrics.
+    templates = {
+        path: path
+        for route in application.router.routes
+        if "{" not in (path := getattr(route, "path", "{"))
+    }
     config = uvicorn.Config(
         application,
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        http=protocol_class(governor, ShedApp(governor, templates)),
         lifespan="on",
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
         timeout_graceful_shutdown=args.timeout_graceful_shutdown or None,
+        # The protocol closes idle connections itself (one sweep a second).
+        timeout_keep_alive=int(settings.keep_alive_timeout_seconds) or 1,
         access_log=settings.access_log,
         log_config=None,
         server_header=False,
         workers=1,
     )
-    return DrainingServer(config, application.state.runtime, args.shutdown_delay)
+    return DrainingServer(config, runtime, args.shutdown_delay, governor)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,3 +31,29 @@ class Settings(BaseSettings):
     )
     metrics_enabled: bool = Field(True, description="Serve /metrics and count requests.")
     access_log: bool = Field(False, description="One log line per request (never for the probes).")
+    # Limits the server process holds by itself (app/protocol.py); the defaults were
+    # chosen by measurement (README, "Limits"), for one CPU and a 128 MiB pod.
+    max_header_bytes: int = Field(
+        16_384,
+        ge=1024,
+        le=1_048_576,
+        description="Largest request line plus headers; larger gets 431 and the connection closes.",
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, le=600, description="Time to receive a request's line and headers, else 408."
+    )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="Time to receive a body after its head, else 408."
+    )
+    keep_alive_timeout_seconds: float = Field(
+        5.0, gt=0, le=3600, description="Idle keep-alive connections close after this long."
+    )
+    max_connections: int = Field(
+        4096, ge=16, le=1_000_000, description="Open connections; past it, 503 and close."
+    )
+    max_requests_in_flight: int = Field(
+        128,
+        ge=1,
+        le=100_000,
+        description="Requests handled at once; past it, 503 with Retry-After (probes exempt).",
+    )

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.batch import BatchError, parse_batch
 from app.conversion import (
     ABSOLUTE_ZERO_FAHRENHEIT,
     MAX_FAHRENHEIT,
@@ -18,6 +19,7 @@ from app.conversion import (
 )
 from app.dependencies import runtime_of
 from app.errors import ErrorResponse
+from app.limits import read_body
 from app.responses import JSONBytesResponse
 from app.routing import QueryOnlyRoute
 
@@ -105,29 +107,20 @@ _BATCH_OPENAPI = {
 }
 
 
-def parse_batch(body: bytes, max_batch_size: int) -> list[float]:
-    """Validate the raw body with pydantic's JSON parser, or raise a 422.
+def validated_batch(body: bytes, max_batch_size: int) -> list[float]:
+    """The batch's values, or a 422 naming each problem (bounded: see app/batch.py).
 
     Parsing the bytes here (rather than declaring a body parameter) keeps every
-    malformed body a 422: FastAPI's own json.loads answers 400 to deeply nested
-    JSON, and accepts NaN before validation sees it. Any Content-Type is read
-    as JSON, so `curl -d` works.
+    malformed body a 422 (FastAPI's own json.loads answers 400 to deeply nested
+    JSON), refuses duplicate keys, and bounds the work and the answer's size.
+    Any Content-Type is read as JSON, so `curl -d` works.
     """
     try:
-        values = BatchConvertRequest.model_validate_json(body).fahrenheit
-    except ValidationError as exc:
+        return parse_batch(body, max_batch_size)
+    except BatchError as exc:
         raise RequestValidationError(
-            [
-                {**error, "loc": ("body", *error["loc"])}
-                for error in exc.errors(include_url=False, include_input=False)
-            ]
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors]
         ) from None
-    if len(values) > max_batch_size:
-        message = f"at most {max_batch_size} values per request, got {len(values)}"
-        raise RequestValidationError(
-            [{"type": "too_long", "loc": ("body", "fahrenheit"), "msg": message}]
-        )
-    return values
 
 
 @router.post(
@@ -141,7 +134,8 @@ def parse_batch(body: bytes, max_batch_size: int) -> list[float]:
 async def convert_batch(request: Request) -> Response:
     """Same formula and formatting as GET, one result per value, in request order."""
     runtime = runtime_of(request)
-    values = parse_batch(await request.body(), runtime.max_batch_size)
+    body = await read_body(request, runtime.max_body_bytes)
+    values = validated_batch(body, runtime.max_batch_size)
     celsius = [format_celsius(fahrenheit_to_celsius(value)) for value in values]
     runtime.count_conversions(len(celsius))
     return JSONBytesResponse(runtime.batch_body(celsius))

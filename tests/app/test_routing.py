@@ -79,4 +79,13 @@ def test_refuses_unsupported_endpoints() -> None:
     [b"", b"a=1", b"a=1&a=2", b"a", b"a=&b", b"&&a=1&", b"a=1=2", b"a%20b=c+d", b"x=\xc3\xa9"],
 )
 def test_parse_query_matches_starlette(raw: bytes) -> None:
-    assert parse_query(raw) == dict(QueryParams(raw.decode("latin-1")))
+    assert parse_query(raw)[0] == dict(QueryParams(raw.decode("latin-1")))
+
+
+@pytest.mark.parametrize(
+    ("raw", "repeated"),
+    [(b"a=1", {}), (b"a=1&b=2", {}), (b"a=1&a=2", {"a": 2}), (b"a=1&b&a=3&a", {"a": 3}),
+     (b"a=%31&a=2", {"a": 2}), (b"&&a=1&", {})],
+)  # fmt: skip
+def test_parse_query_names_repeated_parameters(raw: bytes, repeated: dict[str, int]) -> None:
+    assert parse_query(raw)[1] == repeated

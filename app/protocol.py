@@ -1,0 +1,365 @@
+"""uvicorn's httptools protocol with the limits a server facing clients needs.
+
+uvicorn 0.54's `HttpToolsProtocol` has no limit on the size of a request's head
+(httptools buffers a header value until its line ends), no time limit on
+receiving the head or the body, no bound on open connections, and its
+`limit_concurrency` counts connections as well as requests, so probes are
+refused with everything else. This subclass adds, per connection:
+
+- **Head size**: bytes received while a request's line and headers are incomplete
+  are counted *before* they reach the parser; past `max_header_bytes` the client
+  gets 431 and the connection is closed. A connection never buffers more than
+  twice the limit (one chunk can end one head and begin the next).
+- **Time limits**: the head must arrive within `header_timeout` of its first byte
+  (or of the connection opening), the body within `body_timeout` of the head;
+  otherwise 408 and close. Idle keep-alive connections close after
+  `keep_alive_timeout`. One sweep per second checks every connection against a
+  clock it refreshes itself (as nginx caches its time), so the request path
+  arms no timer at all: it stores the current coarse time in one attribute.
+- **Connections**: past `max_connections` open connections a new one gets a
+  503 and is closed before any per-connection state is built.
+- **Load shedding**: when `max_in_flight` requests are already being handled
+  (uvicorn's task set: started and not finished), a new request is answered
+  503 with `Retry-After` by a small ASGI app, without reaching the
+  application; `/healthz` and `/readyz` are never shed, so probes stay fast.
+- **Draining**: once the governor says so (SIGTERM), every response carries
+  `Connection: close`, so keep-alive clients reconnect elsewhere before the
+  listener closes.
+
+The costs are bounded by configuration: memory by
+`max_connections × (2 × max_header_bytes + a few KB)`, time per connection by
+the two timeouts, queued work by `max_in_flight` plus one request per open
+connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+    from app.runtime import Runtime
+
+logger = logging.getLogger("celsiusify")
+
+# Phases of a connection, for the sweep. Plain ints: compared on every request.
+_HEAD = 0  # waiting for (the rest of) a request line and headers
+_BODY = 1  # head complete, body still arriving
+_BUSY = 2  # whole request received, the application is answering
+_IDLE = 3  # response sent, keep-alive: waiting for the next request
+
+_NEVER_SHED = frozenset({b"/healthz", b"/readyz"})
+
+
+def _raw_response(status: str, body: dict[str, Any], *, retry_after: bool = False) -> bytes:
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    head = [
+        f"HTTP/1.1 {status}",
+        "content-type: application/json",
+        f"content-length: {len(payload)}",
+        "connection: close",
+    ]
+    if retry_after:
+        head.append("retry-after: 1")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+
+
+def _detail(field_name: str, msg: str, error_type: str) -> dict[str, Any]:
+    return {"detail": [{"field": field_name, "loc": [field_name], "msg": msg, "type": error_type}]}
+
+
+@dataclass(frozen=True)
+class ServerLimits:  # pylint: disable=too-many-instance-attributes
+    """What one server process allows a client; see app/settings.py for the defaults."""
+
+    max_header_bytes: int
+    header_timeout: float
+    body_timeout: float
+    keep_alive_timeout: float
+    max_connections: int
+    max_in_flight: int
+
+
+@dataclass
+class Governor:
+    """State shared by every connection of one server: clock, drain flag, counters."""
+
+    limits: ServerLimits
+    runtime: Runtime | None = None
+    draining: bool = False
+    now: float = 0.0
+    closed: dict[str, int] = field(default_factory=dict)
+    _sweeping: bool = False
+    _last_warning: dict[str, float] = field(default_factory=dict)
+
+    def count_close(self, reason: str) -> None:
+        """Count a connection the server closed because of a limit; warn at most every 10 s."""
+        self.closed[reason] = self.closed.get(reason, 0) + 1
+        if self.runtime is not None and self.runtime.metrics is not None:
+            stats = self.runtime.metrics.stats
+            stats.closed[reason] = stats.closed.get(reason, 0) + 1
+        if self.now - self._last_warning.get(reason, -1e9) >= 10.0:
+            self._last_warning[reason] = self.now
+            logger.warning(
+                "connection closed by a limit",
+                extra={"reason": reason, "count": self.closed[reason]},
+            )
+
+    def start_sweeping(self, loop: asyncio.AbstractEventLoop, connections: set[Any]) -> None:
+        """Once per server: refresh the clock and check deadlines every second."""
+        if self._sweeping:
+            return
+        self._sweeping = True
+        self.now = loop.time()
+
+        def tick() -> None:
+            self.now = loop.time()
+            for connection in list(connections):
+                if isinstance(connection, GuardedHttpToolsProtocol):
+                    connection.check_deadline(self.now)
+            if self.runtime is not None and self.runtime.metrics is not None:
+                self.runtime.metrics.stats.open_connections = len(connections)
+            loop.call_later(1.0, tick)
+
+        loop.call_later(1.0, tick)
+
+
+class ShedApp:  # pylint: disable=too-few-public-methods
+    """The answer to a request over the in-flight limit: 503, Retry-After, counted."""
+
+    def __init__(self, governor: Governor, route_templates: dict[str, str]) -> None:
+        self.governor = governor
+        self.route_templates = route_templates
+        self.body = json.dumps(
+            _detail("request", "server is at its concurrency limit; retry", "overloaded"),
+            separators=(",", ":"),
+        ).encode()
+        self.headers = [
+            (b"content-type", b"application/json"),
+            (b"retry-after", b"1"),
+            (b"content-length", str(len(self.body)).encode()),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: ARG002
+        await send({"type": "http.response.start", "status": 503, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+        runtime = self.governor.runtime
+        if runtime is not None and runtime.metrics is not None:
+            route = self.route_templates.get(scope["path"], "<unmatched>")
+            runtime.metrics.stats.observe(route, scope["method"], 503, 0.0)
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-instance-attributes
+    """HttpToolsProtocol plus the limits in the module docstring.
+
+    Subclassed per server by `protocol_class()`, which sets the class
+    attributes; uvicorn builds one instance per connection.
+    """
+
+    governor: ClassVar[Governor]
+    shed_app: ClassVar[ShedApp]
+
+    _TOO_LARGE: ClassVar[bytes]
+    _TIMEOUT: ClassVar[bytes] = _raw_response(
+        "408 Request Timeout",
+        _detail("request", "request not received in time", "request_timeout"),
+    )
+    _BUSY_CONNECTIONS: ClassVar[bytes] = _raw_response(
+        "503 Service Unavailable",
+        _detail("request", "server is at its connection limit; retry", "overloaded"),
+        retry_after=True,
+    )
+
+    def __init__(self, config: Config, server_state: ServerState, *args: Any, **kwargs: Any):
+        super().__init__(config, server_state, *args, **kwargs)
+        self._phase = _HEAD
+        self._since = 0.0
+        self._head_bytes = 0
+        self._refused = False
+        self._max_head = self.governor.limits.max_header_bytes
+        self._max_in_flight = self.governor.limits.max_in_flight
+
+    # -- connection -----------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        governor = self.governor
+        if len(self.connections) >= governor.limits.max_connections:
+            self._refused = True
+            self.transport = transport
+            transport.write(self._BUSY_CONNECTIONS)
+            transport.close()
+            governor.count_close("connection_limit")
+            return
+        super().connection_made(transport)
+        governor.start_sweeping(self.loop, self.connections)
+        self._phase = _HEAD
+        self._since = governor.now
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._refused:
+            return
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        # Head bytes (of this request or a pipelined next one) are counted before
+        # the parser sees them; body bytes are bounded by the app's body limit.
+        if self._phase != _BODY:
+            if self._head_bytes + len(data) > self._max_head:
+                self._feed_head_slices(data)
+                return
+            self._head_bytes += len(data)
+        # uvicorn 0.54 HttpToolsProtocol.data_received, minus its keep-alive timer
+        # cancel (no timer is armed: the sweep closes idle connections).
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+
+    def _feed_head_slices(self, data: bytes) -> None:
+        """Feed at most the remaining head budget at a time; 431 once it is spent."""
+        offset = 0
+        while offset < len(data):
+            if self.transport.is_closing():
+                return
+            if self._phase == _BODY:
+                HttpToolsProtocol.data_received(self, data[offset:])
+                return
+            budget = self._max_head - self._head_bytes
+            if budget <= 0:
+                self._close_with(self._TOO_LARGE, "header_too_large")
+                return
+            chunk = data[offset : offset + budget]
+            offset += len(chunk)
+            self._head_bytes += len(chunk)
+            HttpToolsProtocol.data_received(self, chunk)
+
+    # -- parser callbacks -------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        # uvicorn 0.54 HttpToolsProtocol.on_message_begin, inlined (one call less
+        # per request), plus the head clock.
+        self.url = b""  # pylint: disable=attribute-defined-outside-init  (as upstream)
+        self.expect_100_continue = False
+        self.headers = []
+        self.scope = {  # type: ignore[typeddict-item]
+            "type": "http",
+            "asgi": {"version": self.asgi_version, "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": self.server,
+            "client": self.client,
+            "scheme": self.scheme,  # type: ignore[typeddict-item]
+            "root_path": self.root_path,
+            "headers": self.headers,
+            "state": self.app_state.copy(),
+        }
+        if self._phase != _HEAD:  # a new request on a kept-alive connection
+            self._phase = _HEAD
+            self._since = self.governor.now
+
+    def on_headers_complete(self) -> None:
+        self._head_bytes = 0
+        self._phase = _BODY
+        self._since = self.governor.now
+        governor = self.governor
+        if len(self.tasks) >= self._max_in_flight and (
+            self.url.partition(b"?")[0] not in _NEVER_SHED
+        ):
+            # uvicorn 0.54 on_headers_complete() starts `self.app` for the request
+            # (httptools_impl.py, "Handle 503 responses when 'limit_concurrency'…").
+            application = self.app
+            self.app = self.shed_app
+            super().on_headers_complete()
+            self.app = application
+        else:
+            super().on_headers_complete()
+        if governor.draining and self.cycle is not None:
+            # uvicorn then writes `connection: close` and closes after the response.
+            self.cycle.keep_alive = False
+
+    def on_message_complete(self) -> None:
+        # uvicorn 0.54 HttpToolsProtocol.on_message_complete, inlined.
+        cycle = self.cycle
+        if cycle.response_complete:  # answered before the body ended (413, 503)
+            self._phase = _IDLE
+            self._since = self.governor.now
+            return
+        self._phase = _BUSY
+        if self.parser.should_upgrade() and self._should_upgrade():
+            return
+        cycle.more_body = False
+        cycle.message_event.set()
+
+    def on_response_complete(self) -> None:
+        # uvicorn 0.54's HttpToolsProtocol.on_response_complete, minus the keep-alive
+        # TimerHandle it arms for every response: the sweep closes idle connections.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        elif self._phase == _BUSY:
+            self._phase = _IDLE
+            self._since = self.governor.now
+
+    # -- deadlines ----------------------------------------------------------------------
+    def check_deadline(self, now: float) -> None:
+        """Called by the sweep once a second: close a connection past its time."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        limits = self.governor.limits
+        elapsed = now - self._since
+        if self._phase == _HEAD and elapsed > limits.header_timeout:
+            if self._head_bytes:
+                self._close_with(self._TIMEOUT, "header_timeout")
+            else:  # nothing sent at all: nothing to answer
+                self.transport.close()
+                self.governor.count_close("idle_timeout")
+        elif self._phase == _BODY and elapsed > limits.body_timeout:
+            if self.cycle is not None and not self.cycle.response_started:
+                self.cycle.disconnected = True
+                self.cycle.message_event.set()
+                self._close_with(self._TIMEOUT, "body_timeout")
+            else:
+                self.transport.close()
+                self.governor.count_close("body_timeout")
+        elif self._phase == _IDLE and elapsed > limits.keep_alive_timeout:
+            self.transport.close()
+
+    def _close_with(self, response: bytes, reason: str) -> None:
+        self.transport.write(response)
+        self.transport.close()
+        self.governor.count_close(reason)
+
+
+def protocol_class(governor: Governor, shed_app: ShedApp) -> type[GuardedHttpToolsProtocol]:
+    """A protocol class bound to one server's governor (uvicorn takes a class)."""
+    too_large = _raw_response(
+        "431 Request Header Fields Too Large",
+        _detail(
+            "headers",
+            f"request line and headers are larger than {governor.limits.max_header_bytes} bytes",
+            "header_too_large",
+        ),
+    )
+    return type(
+        "CelsiusifyHttpProtocol",
+        (GuardedHttpToolsProtocol,),
+        {"governor": governor, "shed_app": shed_app, "_TOO_LARGE": too_large},
+    )
