@@ -253,7 +253,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
     def on_message_begin(self) -> None:
         # uvicorn 0.54 HttpToolsProtocol.on_message_begin, inlined (one call less
         # per request), plus the head clock.
-        self.url = b""  # pylint: disable=attribute-defined-outside-init  (as upstream)
+        self.url = b""  # pylint: disable=attribute-defined-outside-init
         self.expect_100_continue = False
         self.headers = []
         self.scope = {  # type: ignore[typeddict-item]
