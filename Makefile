@@ -86,9 +86,45 @@ bench: install ## step-load benchmark of the local app (Locust) into results/<UT
 report: install ## PDF/PNG/markdown from results folders: make report RUNS="results/A results/B"
 	$(PYTHON) -m bench report $(RUNS)
 
+# --- Load test in the cluster (deliveryhero/locust) ------------------------------------------
+# Every helm flag of the in-cluster run is built here, once: loadtest-up installs it and
+# loadtest-template prints the same objects (tests/locust render that, with the chart's tarball).
 LOCUST_MODE ?= headless
 LOCUST_RELEASE ?= locust
 LOCUST_NAMESPACE ?= default
+# The chart, and the version the tests render (../shared/charts/locust-0.35.0.tgz).
+LOCUST_CHART ?= deliveryhero/locust
+LOCUST_CHART_VERSION := 0.35.0
+# Worker pods; the headless master waits for all of them (--expect-workers) before the first step.
+LOCUST_WORKERS ?= 4
+# Longest the headless master waits for them; then it exits with "Gave up waiting for workers".
+LOCUST_WORKERS_MAX_WAIT ?= 300
+# What to load: celsiusify (the FastAPI release) or tfserving. One user class per target, the one
+# `python -m bench run` uses for it locally, so in-cluster and local figures compare.
+LOCUST_TARGET ?= celsiusify
+LOCUST_USER_CLASS = $(if $(filter tfserving,$(LOCUST_TARGET)),TFServingUser,CelsiusifyGetUser)
+# The target's release and namespace; its Service is the chart's full name for that release.
+TARGET_RELEASE ?= $(if $(filter tfserving,$(LOCUST_TARGET)),celsiusify-tfserving,celsiusify)
+TARGET_NAMESPACE ?= $(LOCUST_NAMESPACE)
+TARGET_PORT ?= 80
+TARGET_SERVICE ?= $(if $(findstring celsiusify,$(TARGET_RELEASE)),$(TARGET_RELEASE),$(TARGET_RELEASE)-celsiusify)
+LOCUST_HOST ?= http://$(TARGET_SERVICE).$(TARGET_NAMESPACE).svc.cluster.local:$(TARGET_PORT)
+# The deliveryhero chart's full name for the release (its master Service and Deployments).
+LOCUST_SERVICE = $(if $(findstring locust,$(LOCUST_RELEASE)),$(LOCUST_RELEASE),$(LOCUST_RELEASE)-locust)
+
+LOCUST_HELM_ARGS = --namespace $(LOCUST_NAMESPACE) --version $(LOCUST_CHART_VERSION) -f locust/values.yaml \
+	--set-string loadtest.locust_host=$(LOCUST_HOST) \
+	--set-string loadtest.environment.LOAD_TARGET=$(LOCUST_TARGET) \
+	--set-string loadtest.environment.LOCUST_USER_CLASSES=$(LOCUST_USER_CLASS) \
+	--set worker.replicas=$(LOCUST_WORKERS) \
+	--set-string master.environment.LOCUST_EXPECT_WORKERS=$(LOCUST_WORKERS) \
+	--set-string master.environment.LOCUST_EXPECT_WORKERS_MAX_WAIT=$(LOCUST_WORKERS_MAX_WAIT) \
+	$(if $(filter ui,$(LOCUST_MODE)),--set loadtest.headless=false --set-string loadtest.environment.STEP_THEN_IDLE=0)
+
+.PHONY: loadtest-check-vars
+loadtest-check-vars:
+	@case "$(LOCUST_MODE)" in headless|ui) ;; *) echo "LOCUST_MODE must be headless or ui, not '$(LOCUST_MODE)'" >&2; exit 2;; esac
+	@case "$(LOCUST_TARGET)" in celsiusify|tfserving) ;; *) echo "LOCUST_TARGET must be celsiusify or tfserving, not '$(LOCUST_TARGET)'" >&2; exit 2;; esac
 
 .PHONY: loadtest-configmaps-yaml
 loadtest-configmaps-yaml: ## print the two ConfigMaps (locustfile, lib) the deliveryhero chart mounts
@@ -104,19 +140,20 @@ loadtest-configmaps: ## create/update those ConfigMaps in the cluster (kubectl a
 	$(MAKE) --no-print-directory loadtest-configmaps-yaml | kubectl apply -f -
 
 .PHONY: loadtest-up
-loadtest-up: helm ## install/upgrade deliveryhero/locust with locust/values.yaml (LOCUST_MODE=headless|ui)
-	$(HELM) upgrade -i $(LOCUST_RELEASE) deliveryhero/locust --namespace $(LOCUST_NAMESPACE) \
-	    -f locust/values.yaml $(if $(filter ui,$(LOCUST_MODE)),--set loadtest.headless=false --set loadtest.environment.STEP_THEN_IDLE=0)
+loadtest-up: helm loadtest-check-vars ## install/upgrade deliveryhero/locust (LOCUST_MODE=headless|ui, LOCUST_TARGET=celsiusify|tfserving)
+	$(HELM) upgrade -i $(LOCUST_RELEASE) $(LOCUST_CHART) $(LOCUST_HELM_ARGS)
+
+.PHONY: loadtest-template
+loadtest-template: helm loadtest-check-vars ## print what loadtest-up installs (helm template, same flags)
+	@$(HELM) template $(LOCUST_RELEASE) $(LOCUST_CHART) $(LOCUST_HELM_ARGS)
 
 .PHONY: loadtest-ui
 loadtest-ui: ## port-forward the Locust web UI to http://127.0.0.1:8089
-	kubectl port-forward --namespace $(LOCUST_NAMESPACE) service/$(LOCUST_RELEASE) 8089:8089
-
-LOCUST_TARGET ?= celsiusify
+	kubectl port-forward --namespace $(LOCUST_NAMESPACE) service/$(LOCUST_SERVICE) 8089:8089
 
 .PHONY: loadtest-results
 loadtest-results: install ## copy the in-cluster CSVs to results/<UTC>-in-cluster-$(LOCUST_TARGET)/ and summarise them
-	pod=$$(kubectl get pod --namespace $(LOCUST_NAMESPACE) -l component=master -o name | head -n1 | cut -d/ -f2); \
+	pod=$$(kubectl get pod --namespace $(LOCUST_NAMESPACE) -l component=master,app.kubernetes.io/instance=$(LOCUST_RELEASE) -o name | head -n1 | cut -d/ -f2); \
 	dest="results/$$(date -u +%Y%m%dT%H%M%SZ)-in-cluster-$(LOCUST_TARGET)"; \
 	kubectl cp --namespace $(LOCUST_NAMESPACE) "$$pod:/results" "$$dest" && \
 	$(PYTHON) -m bench import "$$dest" --csv-prefix celsiusify --target $(LOCUST_TARGET) $(IMPORT_ARGS) && \

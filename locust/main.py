@@ -5,7 +5,10 @@ User classes (select by name, or by tag):
   CelsiusifyBatchUser  tags: celsiusify, celsiusify-batch  POST /convert
   TFServingUser        tags: tfserving                     POST /v1/models/celsiusify:predict
 LOAD_TARGET=celsiusify (default) exports the two Celsiusify users, tfserving the
-TF Serving one, all exports all three. LOAD_SHAPE=step adds the step-load shape
+TF Serving one, all exports all three. Name the one class a run measures (on the command
+line, as `python -m bench run` does, or in LOCUST_USER_CLASSES, as locust/values.yaml does
+in-cluster): unnamed, Locust runs every exported class and mixes GET with batch POSTs.
+LOAD_SHAPE=step adds the step-load shape
 (STEP_* variables, see lib/shapes.py); without it -u/-r/-t work as usual.
 The host always comes from --host or LOCUST_HOST.
 """

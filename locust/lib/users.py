@@ -11,6 +11,8 @@ import os
 from typing import Any
 
 from lib.checks import (
+    FailureLog,
+    Problem,
     check_batch,
     check_single,
     check_tfserving,
@@ -23,12 +25,15 @@ BATCH_SIZE = int(os.environ.get("CELSIUSIFY_BATCH_SIZE", "100"))
 TF_BATCH_SIZE = int(os.environ.get("TFSERVING_BATCH_SIZE", "1"))
 TF_TOLERANCE = float(os.environ.get("TFSERVING_TOLERANCE_CELSIUS", "0.01"))
 TF_MODEL = os.environ.get("TFSERVING_MODEL", "celsiusify")
+# Examples of each failure kind logged per process (the counts are in Locust's statistics).
+FAILURES = FailureLog(per_kind=int(os.environ.get("FAILURE_EXAMPLES", "3")))
 
 
-def record(response: Any, problem: str | None) -> None:
-    """A wrong answer is a failure in Locust's statistics, with the check's reason."""
+def record(response: Any, problem: Problem | None) -> None:
+    """A wrong answer is a failure named by its kind (a bounded set); a few examples are logged."""
     if problem:
-        response.failure(problem)
+        response.failure(problem.kind)
+        FAILURES.record(problem)
     else:
         response.success()
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 
 import pytest
 from lib.checks import (
+    KINDS,
+    WRONG_ANSWER,
+    FailureLog,
+    Problem,
     check_batch,
     check_single,
     check_tfserving,
     expected_celsius_text,
+    http_status_problem,
     random_fahrenheit,
     tfserving_body,
 )
@@ -43,8 +49,9 @@ def single(celsius: str) -> str:
         (200, json.dumps({"celsius": "100.000000"}), "shape"),
         (200, json.dumps({"celsius": "100.000000", "app_identifier": ""}), "app_identifier"),
         (200, "<html>", "not JSON"),
-        (500, single("100.000000"), "HTTP 500"),
-        (422, "{}", "HTTP 422"),
+        (500, single("100.000000"), "HTTP status 500"),
+        (422, "{}", "HTTP status 422"),
+        (0, "", "no HTTP response"),
     ],
 )
 def test_check_single(status: int, body: str, problem: str | None) -> None:
@@ -53,7 +60,7 @@ def test_check_single(status: int, body: str, problem: str | None) -> None:
         assert result is None
     else:
         assert result is not None
-        assert problem in result
+        assert problem in str(result)
 
 
 def test_check_batch() -> None:
@@ -61,9 +68,9 @@ def test_check_batch() -> None:
     good = json.dumps({"celsius": ["100.000000", "0.000000"], "app_identifier": ID})
     assert check_batch(200, good, values) is None
     swapped = json.dumps({"celsius": ["0.000000", "100.000000"], "app_identifier": ID})
-    assert "wrong answer" in (check_batch(200, swapped, values) or "")
+    assert "wrong answer" in str(check_batch(200, swapped, values))
     short = json.dumps({"celsius": ["100.000000"], "app_identifier": ID})
-    assert "1 answers for 2" in (check_batch(200, short, values) or "")
+    assert "1 answers for 2" in str(check_batch(200, short, values))
 
 
 def test_check_tfserving_tolerance() -> None:
@@ -72,10 +79,44 @@ def test_check_tfserving_tolerance() -> None:
     close = json.dumps({"predictions": [[100.004], [-39.996]]})
     assert check_tfserving(200, close, values, 0.01) is None
     far = json.dumps({"predictions": [[100.02], [-40.0]]})
-    assert "off by" in (check_tfserving(200, far, values, 0.01) or "")
+    assert "off by" in str(check_tfserving(200, far, values, 0.01))
     flat = json.dumps({"predictions": [100.0, -40.0]})
-    assert "one-element row" in (check_tfserving(200, flat, values, 0.01) or "")
-    assert "shape" in (check_tfserving(200, json.dumps({"outputs": []}), values, 0.01) or "")
+    assert "one-element row" in str(check_tfserving(200, flat, values, 0.01))
+    assert "shape" in str(check_tfserving(200, json.dumps({"outputs": []}), values, 0.01))
+
+
+def test_failure_names_stay_a_small_fixed_set() -> None:
+    """Locust keys failure rows by the message: it must not carry the value or the answer."""
+    rng = random.Random(3)
+    kinds = set()
+    for _ in range(2000):
+        value = random_fahrenheit(rng)
+        wrong = f"{float(expected_celsius_text(value)) + 0.5:.6f}"
+        problem = check_single(200, single(wrong), value)
+        assert problem is not None
+        assert str(value) in problem.detail  # the example keeps the value, for the log
+        kinds.add(problem.kind)
+        batch = check_batch(200, json.dumps({"celsius": [wrong], "app_identifier": ID}), [value])
+        assert batch is not None
+        kinds.add(batch.kind)
+        far = check_tfserving(200, json.dumps({"predictions": [[1e6]]}), [value], 0.01)
+        assert far is not None
+        kinds.add(far.kind)
+        kinds.add(http_status_problem(rng.choice([0, 404, 500, 503, 1000])).kind)
+    assert kinds <= set(KINDS) | {"HTTP status 404", "HTTP status 500", "HTTP status 503"}
+    assert WRONG_ANSWER in kinds
+
+
+def test_failure_log_keeps_a_few_examples_per_kind(caplog: pytest.LogCaptureFixture) -> None:
+    log = FailureLog(per_kind=2)
+    with caplog.at_level(logging.WARNING, logger="celsiusify.checks"):
+        logged = [log.record(Problem(WRONG_ANSWER, f"{n} F")) for n in range(50)]
+        logged.append(log.record(Problem("HTTP status 500", "")))
+    assert logged == [True, True] + [False] * 48 + [True]
+    assert len(caplog.records) == 3
+    assert "0 F" in caplog.records[0].getMessage()
+    assert "no more examples" in caplog.records[1].getMessage()
+    assert log.seen == {WRONG_ANSWER: 50, "HTTP status 500": 1}
 
 
 def test_step_stages_arithmetic() -> None:
