@@ -43,6 +43,8 @@ def readme_loadtest_runs() -> dict[str, dict[str, str]]:
     for block in re.findall(r"```bash\n(.*?)```", README.read_text(), re.DOTALL):
         for line in block.replace("\\\n", " ").splitlines():
             for command in line.split(" #", 1)[0].split("&&"):
+                if not command.strip().startswith("make loadtest-up"):
+                    continue
                 words = shlex.split(command)
                 if words[:2] == ["make", "loadtest-up"]:
                     variables = dict(word.split("=", 1) for word in words[2:] if "=" in word)
