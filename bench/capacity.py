@@ -29,10 +29,10 @@ class BenchDataError(ValueError):
 
 @dataclass
 class CpuSample:
-    """CPU use of one process at one time (percent of one core)."""
+    """CPU use at one time (percent of one core; None where not measured)."""
 
     timestamp: float
-    loadgen_percent: float
+    loadgen_percent: float | None
     server_percent: float | None = None
 
 
@@ -131,6 +131,7 @@ def steps_from_history(rows: Sequence[dict[str, str]], cpu: Sequence[CpuSample] 
         failures = int(steady[-1]["Total Failure Count"]) - int(steady[0]["Total Failure Count"])
         inside = [sample for sample in cpu if start <= sample.timestamp <= end]
         server = [s.server_percent for s in inside if s.server_percent is not None]
+        loadgen = [s.loadgen_percent for s in inside if s.loadgen_percent is not None]
         steps.append(
             Step(
                 users=int(group[0]["User Count"]),
@@ -142,7 +143,7 @@ def steps_from_history(rows: Sequence[dict[str, str]], cpu: Sequence[CpuSample] 
                 p50_ms=_number(steady[-1]["50%"]),
                 p95_ms=_number(steady[-1]["95%"]),
                 p99_ms=_number(steady[-1]["99%"]),
-                loadgen_cpu_percent=_mean(s.loadgen_percent for s in inside),
+                loadgen_cpu_percent=_mean(loadgen),
                 server_cpu_percent=_mean(server),
             )
         )
@@ -178,3 +179,29 @@ def find_capacity(steps: Sequence[Step], slo_p99_ms: float, max_failure_ratio: f
     if steps and len(within) == len(steps):
         reasons.append("no step exceeded the SLO: the load never reached the server's limit")
     return Capacity(slo_p99_ms, max_failure_ratio, best, bool(reasons), reasons)
+
+
+def describe(capacity: Capacity, server_cpus: float | None) -> str:
+    """The headline in one paragraph (meta.json's "headline")."""
+    step = capacity.step
+    if step is None:
+        return (
+            f"no step met p99 <= {capacity.slo_p99_ms:g} ms with failures <= "
+            f"{capacity.max_failure_ratio:.1%}"
+        )
+    text = (
+        f"capacity at p99 <= {capacity.slo_p99_ms:g} ms: {step.rps:,.0f} req/s at {step.users} "
+        f"users (p50 {step.p50_ms:g} ms, p95 {step.p95_ms:g} ms, p99 {step.p99_ms:g} ms, "
+        f"failures {step.failure_ratio:.3%})"
+    )
+    if server_cpus:
+        text += f"; {step.rps / server_cpus:,.0f} req/s per allotted CPU"
+    if step.server_cpu_percent:
+        per_used = step.rps / (step.server_cpu_percent / 100)
+        text += (
+            f"; the server used {step.server_cpu_percent:.0f}% of a core: "
+            f"{per_used:,.0f} req/s per CPU-second used"
+        )
+    if capacity.lower_bound:
+        text += ". LOWER BOUND: " + "; ".join(capacity.reasons)
+    return text

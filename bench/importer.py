@@ -3,14 +3,16 @@ produced elsewhere (the in-cluster master's emptyDir, fetched by `make loadtest-
 
 Computes the same per-step summary and capacity as `bench run` from
 <RUN_DIR>/<target>_stats_history.csv and writes summary.csv and meta.json, so
-`bench report` can compare an in-cluster run with local ones. No CPU samples
-exist for such runs, so the lower-bound check can only use the SLO criterion.
+`bench report` can compare an in-cluster run with local ones. The load generator's CPU is
+not known for such runs, so the lower-bound check can only use the SLO criterion. With an HPA
+recording (`--replicas`, or a replicas.csv already in the folder; bench/hpa.py's format), the
+pods' CPU it holds becomes the server's CPU (cpu.csv, summary.csv: req per CPU-second used)
+and the report adds its autoscaler page.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from collections.abc import Sequence
@@ -21,11 +23,30 @@ from bench import sysinfo
 from bench.capacity import (
     HISTORY_COLUMNS,
     BenchDataError,
+    CpuSample,
+    describe,
     find_capacity,
     read_csv,
     steps_from_history,
 )
-from bench.run import describe, write_outputs
+from bench.results import (
+    history_path,
+    pod_cpu_samples,
+    read_replicas,
+    write_cpu,
+    write_meta,
+    write_summary,
+)
+
+
+def pods_cpu(run_dir: Path, replicas: Path | None) -> list[CpuSample]:
+    """The pods' CPU from the HPA recording (copied into the folder as replicas.csv)."""
+    target = run_dir / "replicas.csv"
+    if replicas is not None and replicas.resolve() != target.resolve():
+        if not replicas.is_file():
+            raise BenchDataError(f"{replicas}: file not found")
+        shutil.copyfile(replicas, target)
+    return pod_cpu_samples(read_replicas(target)) if target.exists() else []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--server-cpus", type=float, help="CPUs the target had (e.g. replicas × limit)"
     )
+    parser.add_argument("--replicas", type=Path, help="replicas.csv recorded during the run "
+                        "(bench/hpa.py's format), copied into the folder")  # fmt: skip
     parser.add_argument("--where", default="in-cluster (deliveryhero/locust)",
                         help="where the load ran, for the report")  # fmt: skip
     args = parser.parse_args(argv)
@@ -48,16 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             suffix = source.name.removeprefix(args.csv_prefix)
             shutil.copyfile(source, args.run_dir / f"{args.target}{suffix}")
     try:
-        history = read_csv(args.run_dir / f"{args.target}_stats_history.csv", HISTORY_COLUMNS)
+        history = read_csv(history_path(args.run_dir, args.target), HISTORY_COLUMNS)
+        pods = pods_cpu(args.run_dir, args.replicas)
     except BenchDataError as error:
         print(f"import: {error}")
         return 2
-    steps = steps_from_history(history)
+    steps = steps_from_history(history, pods)
     if not steps:
         print(f"import: {args.run_dir}: no load step long enough to measure")
         return 2
     capacity = find_capacity(steps, args.slo_ms, args.max_failure_ratio)
-    write_outputs(args.run_dir, args.target, steps, capacity, [])
+    write_cpu(args.run_dir, pods)
+    write_summary(args.run_dir, args.target, steps, capacity)
     meta = {
         "target": args.target,
         "url": args.where,
@@ -82,6 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             **sysinfo.collect(),
         },
     }
-    (args.run_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    write_meta(args.run_dir, meta)
     print(f"import: {len(steps)} steps; {meta['headline']}")
     return 0

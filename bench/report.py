@@ -1,13 +1,24 @@
-"""`python -m bench report RUN_DIR [RUN_DIR …]`: PNGs, one PDF and summary.md.
+"""`python -m bench report RUN_DIR [RUN_DIR …]`: report.pdf, report.html, PNGs and summary.md.
 
-Reads only what `bench run` wrote (meta.json, summary.csv, Locust's stats
-history, replicas.csv when present); plotting never measures anything.
+Reads only the results folders (bench.results: summary.csv, Locust's stats history, cpu.csv,
+replicas.csv, meta.json); plotting never measures or decides anything. Pages, in order:
+
+1. The answer: the verdict (2+ runs) or the run's capacity, the headline table, where and how
+   each run was made.
+2. Throughput–latency curves: p50 and p99 against achieved req/s, one point per step in order of
+   offered load, the SLO, the capacity step find_capacity chose.
+3. CPU over time: load generator and server (pods, for in-cluster runs) against the load.
+4. Autoscaler (one page per run with replicas.csv): load, replicas and p99 on one time axis,
+   reaction times, p99 during scale-out, the highest replica count.
+5. Capacity planning, derived from req per CPU-second and the chart's values.
+
+report.html has the same pages (tables as HTML, charts as inline PNGs).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,296 +30,503 @@ import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, ScalarFormatter
+from matplotlib.transforms import Bbox
 
-from bench.capacity import HISTORY_COLUMNS, BenchDataError, read_csv
-from bench.run import SUMMARY_COLUMNS
+from bench import autoscaler, headline, htmlreport, planning
+from bench.capacity import GENERATOR_SATURATED_PERCENT, BenchDataError, Step
+from bench.htmlreport import Section, Table
+from bench.results import Run, load_run, locust_html_path
 
 matplotlib.use("Agg")  # files only, never a window (pyplot picks no backend before first use)
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
+TITLE = "Celsiusify benchmark report"
+DEFAULT_RATE = 10_000.0
+PAGE_TITLES = {
+    "answer": "The answer",
+    "curves": "Throughput–latency curves",
+    "cpu": "CPU over time: who was the limit",
+    "autoscaler": "Autoscaler",
+    "planning": "Capacity planning (derived, not measured)",
+}
 
 
 @dataclass
-class Run:
-    """One results folder, loaded and checked."""
+class Page:
+    """One PDF page and the same content as an HTML section; charts are also PNG files."""
 
-    path: Path
-    meta: dict[str, Any]
-    steps: list[dict[str, str]]
-    history: list[dict[str, str]]
-    replicas: list[dict[str, str]] | None
-
-    @property
-    def label(self) -> str:
-        """Target name and folder, for legends."""
-        return f"{self.meta.get('target', '?')} ({self.path.name})"
-
-    @property
-    def capacity_step(self) -> dict[str, str] | None:
-        """The summary row marked as capacity, if any."""
-        return next((row for row in self.steps if row["is_capacity"] == "True"), None)
+    name: str  # the chart's PNG file name, without .png
+    figure: Figure
+    section: Section
+    chart: bool
 
 
-def load_run(path: Path) -> Run:
-    """Read a results folder or raise BenchDataError with one clear line."""
-    if not path.is_dir():
-        raise BenchDataError(f"{path}: not a results folder")
-    meta_path = path / "meta.json"
+# --- pure helpers the charts use (tested) ----------------------------------------------------
+
+
+def curve(run: Run) -> list[Step]:
+    """The run's steps in order of offered load (users): one point per step."""
+    return sorted(run.steps, key=lambda step: step.users)
+
+
+def seconds(run: Run, timestamp: float) -> float:
+    """Seconds since the run's first history row (the common time axis of a run's charts)."""
+    return timestamp - float(run.history[0]["Timestamp"])
+
+
+def _aggregated(run: Run) -> list[dict[str, str]]:
+    return [row for row in run.history if row["Name"] == "Aggregated"]
+
+
+def _float(value: str) -> float:
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BenchDataError(f"{meta_path}: file not found") from None
-    except ValueError as error:
-        raise BenchDataError(f"{meta_path}: not valid JSON ({error})") from None
-    if not isinstance(meta, dict) or "target" not in meta:
-        raise BenchDataError(f"{meta_path}: no 'target' field")
-    steps = read_csv(path / "summary.csv", SUMMARY_COLUMNS)
-    history = read_csv(path / f"{meta['target']}_stats_history.csv", HISTORY_COLUMNS)
-    replicas_path = path / "replicas.csv"
-    replicas = None
-    if replicas_path.exists():
-        replicas = read_csv(replicas_path, ["timestamp", "current_replicas", "desired_replicas"])
-    try:
-        for row in steps:
-            _ = (float(row["rps"]), float(row["p99_ms"]), int(row["users"]))
-    except ValueError as error:
-        raise BenchDataError(f"{path / 'summary.csv'}: malformed number ({error})") from None
-    return Run(path, meta, steps, history, replicas)
+        return float(value)
+    except ValueError:
+        return float("nan")
 
 
-def _text_page(runs: Sequence[Run]) -> Figure:
-    figure = plt.figure(figsize=PAGE)
+# --- page 1 ----------------------------------------------------------------------------------
+
+
+def _draw_table(
+    figure: Figure, top: float, header: Sequence[str], cells: Sequence[Sequence[str]],
+    widths: Sequence[float], fontsize: float = 8.0,
+) -> float:  # fmt: skip
+    """A table whose top edge is at `top` (figure fraction), cells wrapped; returns its bottom."""
+    # DejaVu Sans averages about 0.56 em per character; keep two for the cell's padding.
+    chars = [max(6, int(width * 0.92 * PAGE[0] * 72 / (fontsize * 0.56)) - 2) for width in widths]
     lines = [
-        "Celsiusify benchmark report",
-        f"generated {datetime.now(UTC):%Y-%m-%d %H:%M UTC} from {len(runs)} run(s)",
-        "",
-        "Method: Locust (FastHttpUser, no think time) raises users step by step; every answer is",
-        "checked against the formula. Per step: throughput from the change in the request count,",
-        "p50/p95/p99 from Locust's rolling window at the step's end. Capacity = the highest-",
-        "throughput step with p99 within the SLO and failures within the limit. If the load",
-        "generator's CPU went over 90% before the server left the SLO, the figure is a",
-        "LOWER BOUND.",
-        "",
-    ]
-    for run in runs:
-        meta, machine = run.meta, run.meta.get("machine", {})
-        packages = machine.get("packages", {})
-        lines += [
-            f"[{run.label}]  user class {meta.get('user_class')}, url {meta.get('url')}",
-            f"  machine: {machine.get('cpu_model')}, {machine.get('cpu_cores')} cores, "
-            f"{(machine.get('memory_bytes') or 0) / 2**30:.0f} GiB, {machine.get('os')}, "
-            f"Python {machine.get('python')}, Locust {packages.get('locust')}",
-            f"  server pinning: {meta.get('server_pinning')}; load generator: "
-            f"{meta.get('loadgen_pinning')}; commit {str(machine.get('git_commit'))[:12]}",
-            f"  step load: {meta.get('step_load')}",
+        [
+            textwrap.fill(cell, width, break_on_hyphens=False) or " "
+            for cell, width in zip(line, chars, strict=True)
         ]
-        lines += textwrap.wrap(
-            "  HEADLINE: " + str(meta.get("headline")), width=110, subsequent_indent="    "
-        )
-        lines.append("")
-    figure.text(0.04, 0.96, "\n".join(lines), va="top", family="monospace", fontsize=8.5)
-    return figure
-
-
-def _throughput(runs: Sequence[Run]) -> Figure:
-    figure, axes = plt.subplots(len(runs), 1, figsize=PAGE, squeeze=False)
-    for axis, run in zip(axes[:, 0], runs, strict=True):
-        rows = [row for row in run.history if row["Name"] == "Aggregated"]
-        start = float(rows[0]["Timestamp"])
-        seconds = [float(row["Timestamp"]) - start for row in rows]
-        axis.plot(seconds, [float(row["Requests/s"]) for row in rows], label="requests/s")
-        axis.set_ylabel("requests/s")
-        users_axis = axis.twinx()
-        users_axis.step(seconds, [int(row["User Count"]) for row in rows], color="tab:orange",
-                        where="post", label="users")  # fmt: skip
-        users_axis.set_ylabel("users", color="tab:orange")
-        axis.set_title(f"Throughput and users over time: {run.label}")
-        axis.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel("seconds since start")
-    figure.tight_layout()
-    return figure
-
-
-def _latency(runs: Sequence[Run]) -> Figure:
-    figure, (by_users, by_rps) = plt.subplots(1, 2, figsize=PAGE)
-    for index, run in enumerate(runs):
-        color = f"C{index}"
-        users = [int(row["users"]) for row in run.steps]
-        rps = [float(row["rps"]) for row in run.steps]
-        for column, style in (("p50_ms", ":"), ("p95_ms", "--"), ("p99_ms", "-")):
-            values = [float(row[column]) for row in run.steps]
-            label = f"{run.meta['target']} {column[:3]}"
-            by_users.plot(users, values, style, color=color, marker="o", label=label)
-            by_rps.plot(rps, values, style, color=color, marker="o", label=label)
-    slo = float(runs[0].meta.get("capacity", {}).get("slo_p99_ms", 50))
-    for axis, xlabel in ((by_users, "users (offered load)"), (by_rps, "achieved requests/s")):
-        axis.axhline(slo, color="red", linewidth=1, label=f"SLO p99 {slo:g} ms")
-        axis.set_xlabel(xlabel)
-        axis.set_ylabel("latency (ms)")
-        axis.grid(alpha=0.3)
-    by_users.set_title("Latency percentiles against offered load")
-    by_rps.set_title("Latency percentiles against throughput")
-    by_users.legend(fontsize=7)
-    figure.tight_layout()
-    return figure
-
-
-def capacity_rows(runs: Sequence[Run]) -> list[dict[str, Any]]:
-    """One row per run: the capacity figures the comparison shows."""
-    rows = []
-    for run in runs:
-        step = run.capacity_step
-        cpus = run.meta.get("server_cpus")
-        rps = float(step["rps"]) if step else 0.0
-        used = float(step["server_cpu_percent"]) if step and step["server_cpu_percent"] else None
-        rows.append({
-            "target": run.meta["target"],
-            "run": run.path.name,
-            "users": int(step["users"]) if step else None,
-            "rps": rps,
-            "rps_per_cpu": rps / cpus if cpus else None,
-            "rps_per_cpu_used": rps / (used / 100) if used else None,
-            "p50_ms": float(step["p50_ms"]) if step else None,
-            "p95_ms": float(step["p95_ms"]) if step else None,
-            "p99_ms": float(step["p99_ms"]) if step else None,
-            "lower_bound": bool(run.meta.get("capacity", {}).get("lower_bound")),
-        })  # fmt: skip
-    return rows
-
-
-def _fmt(value: Any, pattern: str = "{:,.0f}") -> str:
-    return "n/a" if value is None else pattern.format(value)
-
-
-def _bars(axis: Any, rows: Sequence[dict[str, Any]], key: str, ylabel: str) -> None:
-    positions = list(range(len(rows)))
-    heights = [row[key] or 0.0 for row in rows]
-    drawn = axis.bar(positions, heights, color=[f"C{i}" for i in positions])
-    axis.set_xticks(positions, [f"{row['target']}\n{row['run']}" for row in rows])
-    for patch, row in zip(drawn, rows, strict=True):
-        label = "n/a" if row[key] is None else f"{row[key]:,.0f}"
-        note = " (lower bound)" if row["lower_bound"] and row[key] is not None else ""
-        top = (patch.get_x() + patch.get_width() / 2, patch.get_height())
-        axis.annotate(label + note, top, ha="center", va="bottom", fontsize=8)
-    axis.set_ylabel(ylabel)
-    axis.tick_params(axis="x", labelsize=6)
-    axis.grid(axis="y", alpha=0.3)
-
-
-def _comparison(rows: Sequence[dict[str, Any]]) -> Figure:
-    figure = plt.figure(figsize=PAGE)
-    grid = figure.add_gridspec(2, 2, height_ratios=[3, 1.4])
-    throughput, per_cpu = figure.add_subplot(grid[0, 0]), figure.add_subplot(grid[0, 1])
-    _bars(throughput, rows, "rps", "requests/s at capacity (p99 within SLO)")
-    throughput.set_title("Capacity side by side")
-    _bars(per_cpu, rows, "rps_per_cpu", "requests/s per allotted CPU")
-    per_cpu.set_title("Load held per CPU")
-    table_axis = figure.add_subplot(grid[1, :])
-    table_axis.axis("off")
-    cells = [
-        [row["target"], _fmt(row["users"], "{}"), _fmt(row["rps"]), _fmt(row["rps_per_cpu"]),
-         _fmt(row["rps_per_cpu_used"]), _fmt(row["p50_ms"], "{:g}"), _fmt(row["p95_ms"], "{:g}"),
-         _fmt(row["p99_ms"], "{:g}"), "yes" if row["lower_bound"] else "no"]
-        for row in rows
-    ]  # fmt: skip
-    table = table_axis.table(
-        cells,
-        colLabels=["target", "users", "req/s", "req/s per allotted CPU", "req/s per CPU used",
-                   "p50 ms", "p95 ms", "p99 ms", "lower bound"],
-        colWidths=[0.24, 0.06, 0.09, 0.14, 0.13, 0.07, 0.07, 0.07, 0.09],
-        loc="center",
+        for line in [header, *cells]
+    ]
+    line_height = fontsize * 1.3 / 72 / PAGE[1]
+    heights = [(max(cell.count("\n") + 1 for cell in line) + 0.7) * line_height for line in lines]
+    total = sum(heights)
+    axis = figure.add_axes((0.04, top - total, 0.92, total))
+    axis.axis("off")
+    table = axis.table(
+        cellText=lines[1:], colLabels=lines[0], colWidths=list(widths), cellLoc="left",
+        bbox=Bbox.from_bounds(0, 0, 1, 1),
     )  # fmt: skip
     table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    table.scale(1, 1.6)
-    table_axis.set_title("Latency at capacity", fontsize=10)
+    table.set_fontsize(fontsize)
+    for (row, _), cell in table.get_celld().items():
+        cell.set_height(heights[row])
+        cell.set_edgecolor("#bbbbbb")
+        if row == 0:
+            cell.set_facecolor("#eeeeee")
+            cell.get_text().set_fontweight("bold")
+    return top - total
+
+
+def _answer(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> Page:
+    figure = plt.figure(figsize=PAGE)
+    slo = rows[0].slo_p99_ms
+    subtitle = (
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from {len(runs)} run(s). Capacity = "
+        f"the highest-throughput load step with p99 ≤ {slo:g} ms and failures ≤ "
+        f"{runs[0].max_failure_ratio:.1%}; Locust step load, every answer checked."
+    )
+    figure.text(0.04, 0.95, TITLE, fontsize=18, fontweight="bold", va="top")
+    figure.text(0.04, 0.905, subtitle, fontsize=9, color="#444444", va="top")
+    sentence = headline.lead(rows)
+    wrapped = textwrap.fill(sentence, 105)
+    figure.text(
+        0.04, 0.86, wrapped, fontsize=13, fontweight="bold", va="top", linespacing=1.4,
+        bbox={"boxstyle": "round,pad=0.5", "facecolor": "#eef5ff", "edgecolor": "#1f77b4"},
+    )  # fmt: skip
+    top = 0.86 - (wrapped.count("\n") + 1) * 13 * 1.45 / 72 / PAGE[1] - 0.05
+    figure.text(0.04, top, "Headline", fontsize=11, fontweight="bold", va="bottom")
+    cells = [headline.headline_cells(row) for row in rows]
+    top = _draw_table(figure, top - 0.01, headline.HEADLINE_HEADER, cells,
+                      [0.17, 0.2, 0.1, 0.11, 0.1, 0.08, 0.24], fontsize=10)  # fmt: skip
+    top -= 0.04
+    figure.text(0.04, top, "Where and how each run was made", fontsize=11, fontweight="bold",
+                va="bottom")  # fmt: skip
+    how = [headline.how_cells(row) for row in rows]
+    top = _draw_table(figure, top - 0.01, headline.HOW_HEADER, how,
+                      [0.12, 0.15, 0.14, 0.14, 0.13, 0.09, 0.23], fontsize=8)  # fmt: skip
+    notes = _answer_notes(runs, rows)
+    figure.text(0.04, top - 0.025, "\n".join(textwrap.fill(n, 175) for n in notes), fontsize=8,
+                va="top", color="#333333")  # fmt: skip
+    section = Section(
+        PAGE_TITLES["answer"],
+        lead=sentence,
+        notes=notes,
+        tables=[
+            Table("Headline", headline.HEADLINE_HEADER, cells, {2, 3}),
+            Table("Where and how each run was made", headline.HOW_HEADER, how),
+        ],
+    )
+    return Page("answer", figure, section, chart=False)
+
+
+def _answer_notes(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> list[str]:
+    notes = [
+        f"{row.target}: lower bound because " + "; ".join(row.reasons) + "."
+        for row in rows if row.lower_bound
+    ]  # fmt: skip
+    notes.append(
+        "Per allotted CPU = req/s at capacity / the CPUs the server was given (--server-cpus); "
+        "per CPU-second used = req/s / the server's measured CPU (n/a where it was not measured)."
+    )
+    kept = [run.path.name for run in runs if locust_html_path(run.path, run.target).exists()]
+    if kept:
+        notes.append("Locust's own HTML report is kept next to each run: " + ", ".join(kept) + ".")
+    return notes
+
+
+# --- charts ----------------------------------------------------------------------------------
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def curves_figure(runs: Sequence[Run]) -> Figure:
+    """p50 and p99 against achieved req/s, steps in order of offered load, capacity marked."""
+    figure, axis = plt.subplots(figsize=PAGE)
+    for index, run in enumerate(runs):
+        color, points = f"C{index}", curve(run)
+        rps = [step.rps for step in points]
+        axis.plot(rps, [s.p99_ms for s in points], "-o", color=color, label=f"{run.target} p99")
+        axis.plot(rps, [s.p50_ms for s in points], "--s", color=color, markersize=4, alpha=0.7,
+                  label=f"{run.target} p50")  # fmt: skip
+        for step in points:
+            axis.annotate(f"{step.users}u", (step.rps, step.p99_ms), textcoords="offset points",
+                          xytext=(3, 4), fontsize=6.5, color=color)  # fmt: skip
+        chosen = run.capacity_step
+        if chosen is not None:
+            axis.plot([chosen.rps, chosen.rps], [chosen.p50_ms, chosen.p99_ms], "*", color=color,
+                      markersize=17, markeredgecolor="black", linestyle="none",
+                      label=f"{run.target} capacity: {chosen.rps:,.0f} req/s at {chosen.users} "
+                            f"users")  # fmt: skip
+    slo = runs[0].slo_p99_ms
+    axis.axhline(slo, color="red", linewidth=1.2, label=f"SLO: p99 ≤ {slo:g} ms")
+    axis.set_xlabel("achieved requests/s (one point per load step, labelled with its users)")
+    axis.set_ylabel("latency (ms, log scale)")
+    axis.set_yscale("log")
+    axis.yaxis.set_major_locator(FixedLocator([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]))
+    axis.yaxis.set_major_formatter(ScalarFormatter())
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3)
+    figure.suptitle(PAGE_TITLES["curves"], fontsize=14, fontweight="bold")
     figure.tight_layout()
     return figure
 
 
-def _replicas(runs: Sequence[Run]) -> Figure | None:
-    recorded = [run for run in runs if run.replicas]
-    if not recorded:
-        return None
-    figure, axis = plt.subplots(figsize=PAGE)
-    for index, run in enumerate(recorded):
-        rows = run.replicas or []
-        start = float(rows[0]["timestamp"])
-        seconds = [float(row["timestamp"]) - start for row in rows]
-        for column, style in (("current_replicas", "-"), ("desired_replicas", "--")):
-            values = [float(row[column] or "nan") for row in rows]
-            axis.step(seconds, values, style, where="post", color=f"C{index}",
-                      label=f"{run.meta['target']} {column.split('_', maxsplit=1)[0]}")  # fmt: skip
-    axis.set_xlabel("seconds since start")
-    axis.set_ylabel("replicas")
-    axis.set_title("HPA replicas over time")
-    axis.legend()
-    axis.grid(alpha=0.3)
-    return figure
-
-
-def write_markdown(path: Path, runs: Sequence[Run], rows: Sequence[dict[str, Any]]) -> None:
-    """summary.md: the headline of each run and the capacity table."""
-    lines = ["# Benchmark summary", ""]
-    for run in runs:
-        lines += [f"- **{run.label}**: {run.meta.get('headline')}"]
-    lines += [
-        "",
-        "| target | run | users | req/s | req/s per allotted CPU | req/s per CPU used "
-        "| p50 ms | p95 ms | p99 ms | lower bound |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+def _curves(runs: Sequence[Run]) -> Page:
+    figure = curves_figure(runs)
+    notes = [
+        "Points are joined in order of offered load (users), not time. p99 and p50 are Locust's "
+        "rolling percentiles at the end of each step; the star is the step find_capacity chose."
     ]
+    return Page("curves", figure, Section(PAGE_TITLES["curves"], notes=notes), chart=True)
+
+
+def _cpu_axis(axis: Any, run: Run) -> None:
+    imported = run.meta.get("server_pinning") == "external" and not any(
+        sample.loadgen_percent is not None for sample in run.cpu
+    )
+    server_label = "pods (HPA recording)" if imported else "server"
+    loadgen = [(seconds(run, s.timestamp), s.loadgen_percent) for s in run.cpu
+               if s.loadgen_percent is not None]  # fmt: skip
+    server = [(seconds(run, s.timestamp), s.server_percent) for s in run.cpu
+              if s.server_percent is not None]  # fmt: skip
+    if loadgen:
+        axis.plot(*zip(*loadgen, strict=True), color="tab:red", label="load generator")
+        axis.axhline(GENERATOR_SATURATED_PERCENT, color="tab:red", linestyle=":", linewidth=1,
+                     label=f"generator saturated ({GENERATOR_SATURATED_PERCENT:g} %)")  # fmt: skip
+    if server:
+        axis.plot(*zip(*server, strict=True), color="tab:blue", label=server_label)
+    if run.meta.get("server_cpus"):
+        axis.axhline(float(run.meta["server_cpus"]) * 100, color="tab:blue", linestyle=":",
+                     linewidth=1, label="server's allotted CPU")  # fmt: skip
+    if not loadgen and not server:
+        axis.text(0.5, 0.5, "no CPU recorded for this run", ha="center", transform=axis.transAxes)
+    axis.set_ylabel("CPU (% of one core)")
+    axis.set_ylim(bottom=0)
+    axis.set_title(
+        run.label
+        + ("" if server or not loadgen else "\nserver CPU not measured (external target)"),
+        fontsize=9,
+    )
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7, loc="lower right" if loadgen or server else "best")
+
+
+def _load_axis(axis: Any, run: Run) -> None:
+    rows = _aggregated(run)
+    times = [seconds(run, float(row["Timestamp"])) for row in rows]
+    axis.plot(times, [_float(row["Requests/s"]) for row in rows], color="tab:green")
+    axis.set_ylabel("requests/s", color="tab:green")
+    axis.set_ylim(bottom=0)
+    users = axis.twinx()
+    users.step(times, [int(row["User Count"]) for row in rows], where="post", color="black",
+               linewidth=1)  # fmt: skip
+    users.set_ylabel("users")
+    users.set_ylim(bottom=0)
+    axis.grid(alpha=0.3)
+
+
+def _cpu(runs: Sequence[Run]) -> Page:
+    figure, axes = plt.subplots(2, len(runs), figsize=PAGE, sharex="col", squeeze=False,
+                                gridspec_kw={"height_ratios": [3, 2]})  # fmt: skip
+    for column, run in enumerate(runs):
+        _cpu_axis(axes[0, column], run)
+        _load_axis(axes[1, column], run)
+        axes[1, column].set_xlabel("seconds since the run started")
+    figure.suptitle(PAGE_TITLES["cpu"], fontsize=14, fontweight="bold")
+    figure.tight_layout()
+    notes = [
+        "Top: CPU in percent of one core, sampled every second (load generator and local server) "
+        "or from the HPA's average per pod × replicas (in-cluster runs). Bottom: achieved "
+        "requests/s (green) and users (black). A generator near 100 % while the server has CPU "
+        "to spare means the generator, not the server, was the limit."
+    ]
+    return Page("cpu", figure, Section(PAGE_TITLES["cpu"], notes=notes), chart=True)
+
+
+def _reaction_cells(summary: autoscaler.AutoscalerSummary) -> list[list[str]]:
+    def secs(value: float | None) -> str:
+        return "none recorded" if value is None else f"{value:.0f} s"
+
+    return [
+        [str(item.users), str(item.ready_before), secs(item.decided_after_s),
+         secs(item.ready_after_s), "" if item.ready_then is None else str(item.ready_then)]
+        for item in summary.reactions
+    ]  # fmt: skip
+
+
+PDF_REACTION_ROWS = 10
+REACTION_HEADER = [
+    "load step (users)", "Ready replicas at the step", "HPA asked for more after",
+    "next replica Ready after", "Ready replicas then",
+]  # fmt: skip
+
+
+def _replicas_axis(axis: Any, run: Run, samples: Sequence[autoscaler.ReplicaSample]) -> None:
+    times = [seconds(run, sample.timestamp) for sample in samples]
+    for values, style, label in (
+        ([s.current for s in samples], "-", "current"),
+        ([s.desired for s in samples], "--", "desired"),
+        ([s.ready for s in samples], ":", "Ready"),
+    ):
+        axis.step(times, values, style, where="post", label=label, linewidth=1.6)
+    axis.set_ylabel("replicas")
+    axis.set_ylim(bottom=0)
+    axis.legend(fontsize=7, loc="upper left")
+    axis.grid(alpha=0.3)
+
+
+def _autoscaler(run: Run, name: str) -> Page:
+    rows = run.replicas or []
+    summary = autoscaler.summarise(run.history, rows)
+    figure = plt.figure(figsize=PAGE)
+    grid = figure.add_gridspec(3, 1, hspace=0.12, top=0.91, bottom=0.47, left=0.07, right=0.93)
+    load = figure.add_subplot(grid[0])
+    _load_axis(load, run)
+    replicas = figure.add_subplot(grid[1], sharex=load)
+    _replicas_axis(replicas, run, autoscaler.replica_samples(rows))
+    latency = figure.add_subplot(grid[2], sharex=load)
+    history = _aggregated(run)
+    latency.plot([seconds(run, float(r["Timestamp"])) for r in history],
+                 [_float(r["99%"]) for r in history], color="tab:purple", label="p99")  # fmt: skip
+    latency.axhline(run.slo_p99_ms, color="red", linewidth=1, label="SLO")
+    for start, end in summary.scale_out_spans:
+        for axis in (load, replicas, latency):
+            axis.axvspan(seconds(run, start), seconds(run, end), color="orange", alpha=0.15)
+    for axis in (load, replicas):
+        axis.tick_params(labelbottom=False)
+    latency.set_ylabel("p99 (ms)")
+    latency.set_xlabel("seconds since the run started (shaded: scale-out, desired > Ready)")
+    latency.legend(fontsize=7, loc="upper left")
+    latency.grid(alpha=0.3)
+    figure.suptitle(f"{PAGE_TITLES['autoscaler']}: {run.label}", fontsize=14, fontweight="bold")
+    facts = _autoscaler_facts(summary)
+    cells = _reaction_cells(summary)
+    shown = cells[:PDF_REACTION_ROWS]
+    if len(cells) > len(shown):
+        facts.append(f"PDF: first {len(shown)} of {len(cells)} steps (all in report.html).")
+    figure.text(0.04, 0.385, "   ".join(facts), fontsize=9, va="top")
+    if shown:
+        _draw_table(figure, 0.355, REACTION_HEADER, shown, [0.14, 0.2, 0.22, 0.22, 0.22], 7.5)
+    section = Section(
+        f"{PAGE_TITLES['autoscaler']}: {run.label}",
+        notes=facts,
+        tables=[Table("Reaction to each load step", REACTION_HEADER, cells)],
+    )
+    return Page(name, figure, section, chart=True)
+
+
+def _autoscaler_facts(summary: autoscaler.AutoscalerSummary) -> list[str]:
+    during = summary.p99_during_scale_out_ms
+    ready = [item.ready_after_s for item in summary.reactions if item.ready_after_s is not None]
+    return [
+        f"Highest replica count: {summary.highest_replicas} ({summary.highest_ready} Ready).",
+        "p99 during scale-out: "
+        + ("no scale-out recorded." if during is None else f"up to {during:g} ms."),
+        "Fastest step → next Ready replica: "
+        + (f"{min(ready):.0f} s, slowest {max(ready):.0f} s." if ready else "none recorded."),
+    ]
+
+
+PLANNING_HEADER = [
+    "run", "req per CPU-second (basis)", "one pod at the HPA target", "HPA adds a pod above",
+    "replicas for the rate", "maxReplicas caps at", "ceiling at the CPU limit",
+]  # fmt: skip
+
+
+def planning_rows(
+    rows: Sequence[headline.Headline], sizing: planning.ChartSizing, rate: float
+) -> list[list[str]]:
+    """The capacity-planning table's cells, one row per run with a per-CPU figure."""
+    cells = []
     for row in rows:
-        lines.append(
-            f"| {row['target']} | {row['run']} | {_fmt(row['users'], '{}')} | {_fmt(row['rps'])} "
-            f"| {_fmt(row['rps_per_cpu'])} | {_fmt(row['rps_per_cpu_used'])} "
-            f"| {_fmt(row['p50_ms'], '{:g}')} | {_fmt(row['p95_ms'], '{:g}')} "
-            f"| {_fmt(row['p99_ms'], '{:g}')} | {'yes' if row['lower_bound'] else 'no'} |"
-        )
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if row.rps_per_cpu_used:
+            per_cpu, basis = row.rps_per_cpu_used, "measured CPU used"
+        elif row.rps_per_cpu:
+            per_cpu, basis = row.rps_per_cpu, "allotted CPU, assumed fully used"
+        else:
+            cells.append([row.target, "n/a: no CPU figure", "", "", "", "", ""])
+            continue
+        derived = planning.plan(per_cpu, sizing, rate)
+        needed = str(derived.replicas_for_rate)
+        if derived.beyond_max_replicas:
+            needed += f" (above maxReplicas {sizing.max_replicas})"
+        ceiling = derived.max_rate_at_limit
+        cells.append([
+            row.target,
+            f"{per_cpu:,.0f} ({basis})",
+            f"{derived.per_pod_at_target:,.0f} req/s",
+            f"{derived.per_pod_before_scale_up:,.0f} req/s",
+            f"{needed} for {rate:,.0f} req/s",
+            f"{derived.max_rate_at_target:,.0f} req/s",
+            "n/a" if ceiling is None else f"{ceiling:,.0f} req/s",
+        ])  # fmt: skip
+    return cells
 
 
-def write_report(runs: Sequence[Run], out: Path) -> list[Path]:
+def _planning(rows: Sequence[headline.Headline], sizing: planning.ChartSizing,
+              rate: float) -> Page:  # fmt: skip
+    figure = plt.figure(figsize=PAGE)
+    figure.text(0.04, 0.95, PAGE_TITLES["planning"], fontsize=14, fontweight="bold", va="top")
+    limit = sizing.cpu_limit_millicores
+    notes = [
+        f"Chart values: {sizing.source}: CPU request {sizing.cpu_request_millicores:g}m, "
+        f"limit {'none' if limit is None else f'{limit:g}m'}, HPA target "
+        f"{sizing.target_percent:g} % of the request, {sizing.min_replicas}–"
+        f"{sizing.max_replicas} replicas. Rate asked for: {rate:,.0f} req/s (--rate).",
+        "One pod at the target = req per CPU-second × CPU request × target. The HPA adds a pod "
+        f"once a pod passes the target by more than its tolerance ({planning.HPA_TOLERANCE:.0%}, "
+        "Kubernetes' default). Replicas for a rate = ceil(rate / one pod at the target). "
+        "maxReplicas caps at maxReplicas × one pod at the target: above it pods run past the "
+        "target up to the CPU limit (the ceiling).",
+        "Derived, not measured: it assumes req per CPU-second holds at every pod's load, that "
+        "the load spreads evenly, and that a node has room for every pod.",
+    ]
+    text = "\n\n".join(textwrap.fill(note, 165) for note in notes)
+    figure.text(0.04, 0.9, text, fontsize=9.5, va="top", linespacing=1.3)
+    top = 0.9 - (text.count("\n") + 1) * 9.5 * 1.3 * 1.2 / 72 / PAGE[1] - 0.04
+    cells = planning_rows(rows, sizing, rate)
+    _draw_table(figure, top, PLANNING_HEADER, cells,
+                [0.17, 0.2, 0.12, 0.12, 0.15, 0.12, 0.12], fontsize=10)  # fmt: skip
+    section = Section(
+        PAGE_TITLES["planning"],
+        notes=notes,
+        tables=[Table("Derived from each run", PLANNING_HEADER, cells)],
+    )
+    return Page("planning", figure, section, chart=False)
+
+
+# --- outputs ---------------------------------------------------------------------------------
+
+
+def build_pages(runs: Sequence[Run], sizing: planning.ChartSizing, rate: float) -> list[Page]:
+    """Every page of the report, in order (figures open: the caller closes them)."""
+    rows = headline.headlines(runs)
+    pages = [_answer(runs, rows), _curves(runs), _cpu(runs)]
+    recorded = [run for run in runs if run.replicas]
+    pages += [
+        _autoscaler(run, "autoscaler" if len(recorded) == 1 else f"autoscaler-{index}")
+        for index, run in enumerate(recorded, start=1)
+    ]
+    pages.append(_planning(rows, sizing, rate))
+    return pages
+
+
+def write_report(
+    runs: Sequence[Run], out: Path, sizing: planning.ChartSizing | None = None,
+    rate: float = DEFAULT_RATE,
+) -> list[Path]:  # fmt: skip
     """All outputs into out; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
-    rows = capacity_rows(runs)
-    pages = [
-        ("overview", _text_page(runs)),
-        ("throughput", _throughput(runs)),
-        ("latency", _latency(runs)),
-        ("capacity", _comparison(rows)),
-    ]
-    replicas = _replicas(runs)
-    if replicas is not None:
-        pages.append(("replicas", replicas))
-    written = []
-    with PdfPages(out / "report.pdf") as pdf:
-        for name, figure in pages:
-            pdf.savefig(figure)
-            if name != "overview":
-                figure.savefig(out / f"{name}.png", dpi=110)
-                written.append(out / f"{name}.png")
-            plt.close(figure)
-    write_markdown(out / "summary.md", runs, rows)
-    return [out / "report.pdf", *written, out / "summary.md"]
+    pages = build_pages(runs, sizing or planning.load_sizing(None), rate)
+    written, sections = [], []
+    with plt.rc_context({"pdf.fonttype": 42}), PdfPages(out / "report.pdf") as pdf:
+        for page in pages:
+            pdf.savefig(page.figure)
+            if page.chart:
+                png = _png(page.figure)
+                (out / f"{page.name}.png").write_bytes(png)
+                written.append(out / f"{page.name}.png")
+                page.section.png = png
+            sections.append(page.section)
+            plt.close(page.figure)
+    subtitle = f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from " + ", ".join(
+        run.path.name for run in runs
+    )
+    (out / "report.html").write_text(htmlreport.render(TITLE, subtitle, sections), "utf-8")
+    lines = headline.markdown(headline.headlines(runs))
+    (out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [out / "report.pdf", out / "report.html", *written, out / "summary.md"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the report; 2 with one clear line when an input is missing or malformed."""
-    parser = argparse.ArgumentParser(prog="python -m bench report", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("runs", nargs="+", type=Path, help="results folders from `bench run`")
-    parser.add_argument("--out", type=Path, help="output folder (default: the run's folder; "
-                        "with several runs, results/compare-<UTC timestamp>)")  # fmt: skip
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default: the run's folder; "
+        "with several runs, results/compare-<UTC timestamp>)",
+    )
+    parser.add_argument(
+        "--values",
+        type=Path,
+        help="Helm values file for capacity planning (default: celsiusify-chart/values.yaml)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=DEFAULT_RATE,
+        help="req/s to size the deployment for (default %(default)g)",
+    )
     args = parser.parse_args(argv)
     try:
         runs = [load_run(path) for path in args.runs]
-    except BenchDataError as error:
+        sizing = planning.load_sizing(args.values)
+    except (BenchDataError, planning.ValuesError) as error:
         print(f"report: {error}")
+        return 2
+    if problem := headline.mismatch(runs):
+        print(f"report: {problem}")
         return 2
     out = args.out
     if out is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         out = runs[0].path if len(runs) == 1 else runs[0].path.parent / f"compare-{stamp}"
-    for path in write_report(runs, out):
+    for path in write_report(runs, out, sizing, args.rate):
         print(f"report: wrote {path}")
     return 0

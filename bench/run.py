@@ -2,15 +2,16 @@
 
 Without --url it starts the app itself: one `python -m app` process pinned to
 CPU 0 (taskset), with Locust pinned to the remaining cores. Results go to
-results/<UTC timestamp>-<target>/: Locust's CSVs, cpu.csv, summary.csv,
-meta.json (and replicas.csv with --kube-hpa). `python -m bench report` plots them.
+results/<UTC timestamp>-<target>/: Locust's CSVs and its own HTML report, cpu.csv,
+summary.csv, meta.json (and replicas.csv with --kube-hpa; the pods' CPU the HPA reports then
+stands for the server's CPU of an external target). `python -m bench report` plots them.
+The folder's format belongs to bench.results.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import shutil
 import signal
@@ -20,7 +21,6 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,13 +33,22 @@ from bench.capacity import (
     BenchDataError,
     Capacity,
     CpuSample,
-    Step,
+    describe,
     find_capacity,
     read_csv,
     steps_from_history,
 )
 from bench.hpa import HpaWatcher
 from bench.perf import free_port, wait_until_ready
+from bench.results import (
+    history_path,
+    locust_html_path,
+    pod_cpu_samples,
+    read_replicas,
+    write_cpu,
+    write_meta,
+    write_summary,
+)
 
 ROOT = sysinfo.ROOT
 LOCUSTFILE = ROOT / "locust" / "main.py"
@@ -48,11 +57,6 @@ TARGET_OF_USER = {
     "CelsiusifyBatchUser": "celsiusify",
     "TFServingUser": "tfserving",
 }
-SUMMARY_COLUMNS = [
-    "target", "users", "start", "end", "requests", "failures", "failure_ratio", "rps",
-    "p50_ms", "p95_ms", "p99_ms", "loadgen_cpu_percent", "server_cpu_percent",
-    "within_slo", "is_capacity",
-]  # fmt: skip
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -148,7 +152,7 @@ def run_locust(
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", url,
         "--csv", str(prefix), "--only-summary", "--logfile", str(prefix.parent / "locust.log"),
-        args.user,
+        "--html", str(locust_html_path(prefix.parent, prefix.name)), args.user,
     ]  # fmt: skip
     if cores and len(cores) > 1:
         command[3:3] = ["--processes", str(len(cores))]
@@ -187,59 +191,6 @@ def run_locust(
         return locust.wait(), samples, output.splitlines()
 
 
-def write_outputs(
-    run_dir: Path, target: str, steps: list[Step], capacity: Capacity,
-    samples: list[CpuSample],
-) -> None:  # fmt: skip
-    """cpu.csv and summary.csv (one row per step)."""
-    with (run_dir / "cpu.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(
-            handle, fieldnames=["timestamp", "loadgen_percent", "server_percent"]
-        )
-        writer.writeheader()
-        writer.writerows(asdict(sample) for sample in samples)
-    with (run_dir / "summary.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)
-        writer.writeheader()
-        for step in steps:
-            within = step.p99_ms <= capacity.slo_p99_ms and (
-                step.failure_ratio <= capacity.max_failure_ratio
-            )
-            writer.writerow({
-                **{key: value for key, value in asdict(step).items() if key in SUMMARY_COLUMNS},
-                "target": target,
-                "failure_ratio": step.failure_ratio,
-                "within_slo": within,
-                "is_capacity": step is capacity.step,
-            })  # fmt: skip
-
-
-def describe(capacity: Capacity, server_cpus: float | None) -> str:
-    """The headline in one paragraph."""
-    step = capacity.step
-    if step is None:
-        return (
-            f"no step met p99 <= {capacity.slo_p99_ms:g} ms with failures <= "
-            f"{capacity.max_failure_ratio:.1%}"
-        )
-    text = (
-        f"capacity at p99 <= {capacity.slo_p99_ms:g} ms: {step.rps:,.0f} req/s at {step.users} "
-        f"users (p50 {step.p50_ms:g} ms, p95 {step.p95_ms:g} ms, p99 {step.p99_ms:g} ms, "
-        f"failures {step.failure_ratio:.3%})"
-    )
-    if server_cpus:
-        text += f"; {step.rps / server_cpus:,.0f} req/s per allotted CPU"
-    if step.server_cpu_percent:
-        per_used = step.rps / (step.server_cpu_percent / 100)
-        text += (
-            f"; the server used {step.server_cpu_percent:.0f}% of a core: "
-            f"{per_used:,.0f} req/s per CPU-second used"
-        )
-    if capacity.lower_bound:
-        text += ". LOWER BOUND: " + "; ".join(capacity.reasons)
-    return text
-
-
 def build_meta(
     args: argparse.Namespace, *, target: str, url: str, argv: Sequence[str] | None,
     cores: tuple[list[int] | None, list[int] | None], started: datetime,
@@ -249,7 +200,7 @@ def build_meta(
     """Everything meta.json records about how the run was made."""
     server_cores, generator_cores = cores
     server_cpus = args.server_cpus or (None if args.url else 1.0)
-    loadgen = [sample.loadgen_percent for sample in samples]
+    loadgen = [sample.loadgen_percent for sample in samples if sample.loadgen_percent is not None]
     if args.url:
         server_pinning = "external"
     else:
@@ -317,19 +268,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             if watcher:
                 watcher.stop()
     try:
-        history = read_csv(run_dir / f"{target}_stats_history.csv", HISTORY_COLUMNS)
+        history = read_csv(history_path(run_dir, target), HISTORY_COLUMNS)
     except BenchDataError as error:
         print("\n".join(output[-20:]))
         print(f"bench: {error}")
         return 2
+    if server is None and watcher is not None and watcher.samples:
+        samples += pod_cpu_samples(read_replicas(run_dir / "replicas.csv"))
     steps = steps_from_history(history, samples)
     capacity = find_capacity(steps, args.slo_ms, args.max_failure_ratio)
-    write_outputs(run_dir, target, steps, capacity, samples)
+    write_cpu(run_dir, samples)
+    write_summary(run_dir, target, steps, capacity)
     meta = build_meta(
         args, target=target, url=url, argv=argv, cores=cores, started=started,
         samples=samples, locust_exit_code=code, capacity=capacity, watcher=watcher,
     )  # fmt: skip
-    (run_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_meta(run_dir, meta)
     print(f"\nbench: {len(steps)} steps; {meta['headline']}")
     print(f"bench: wrote {run_dir}; next: python -m bench report {run_dir}")
     return 0 if steps else 2

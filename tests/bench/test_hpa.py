@@ -7,18 +7,23 @@ import json
 import time
 from pathlib import Path
 
-from bench.hpa import HpaWatcher, parse_hpa
+import pytest
+
+from bench.hpa import HpaWatcher, millicores, parse_hpa
 
 HPA = {
     "apiVersion": "autoscaling/v2",
     "kind": "HorizontalPodAutoscaler",
+    "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                "name": "celsiusify"}},
     "status": {
         "currentReplicas": 2,
         "desiredReplicas": 4,
         "currentMetrics": [
             {
                 "type": "Resource",
-                "resource": {"name": "cpu", "current": {"averageUtilization": 87}},
+                "resource": {"name": "cpu",
+                             "current": {"averageUtilization": 87, "averageValue": "217m"}},
             }
         ],
     },
@@ -28,6 +33,7 @@ HPA = {
 def test_parse_hpa() -> None:
     assert parse_hpa(HPA) == {
         "current_replicas": 2, "desired_replicas": 4, "cpu_utilization_percent": 87,
+        "cpu_average_millicores": 217,
     }  # fmt: skip
     assert parse_hpa({"status": {"currentReplicas": 1}})["cpu_utilization_percent"] is None
 
@@ -35,10 +41,12 @@ def test_parse_hpa() -> None:
 def test_watcher_writes_replicas_csv(tmp_path: Path) -> None:
     kubectl = tmp_path / "kubectl"
     (tmp_path / "hpa.json").write_text(json.dumps(HPA))
+    (tmp_path / "deployment.json").write_text(json.dumps({"status": {"readyReplicas": 1}}))
     kubectl.write_text(
         "#!/bin/sh\n"
-        '[ "$*" = "get hpa celsiusify -o json" ] || { echo "bad args: $*" >&2; exit 1; }\n'
-        f"cat {tmp_path / 'hpa.json'}\n"
+        f'[ "$*" = "get hpa celsiusify -o json" ] && exec cat {tmp_path}/hpa.json\n'
+        f'[ "$*" = "get deployment/celsiusify -o json" ] && exec cat {tmp_path}/deployment.json\n'
+        'echo "bad args: $*" >&2; exit 1\n'
     )
     kubectl.chmod(0o755)
     watcher = HpaWatcher("celsiusify", tmp_path / "replicas.csv", 0.1, kubectl=str(kubectl))
@@ -49,6 +57,8 @@ def test_watcher_writes_replicas_csv(tmp_path: Path) -> None:
     assert len(rows) >= 2
     assert rows[0]["desired_replicas"] == "4"
     assert rows[0]["cpu_utilization_percent"] == "87"
+    assert rows[0]["cpu_average_millicores"] == "217.0"
+    assert rows[0]["ready_replicas"] == "1"  # the Deployment's, not the HPA's currentReplicas
     assert watcher.errors == []
 
 
@@ -59,3 +69,12 @@ def test_watcher_records_kubectl_errors_once(tmp_path: Path) -> None:
     watcher.stop()
     assert len(watcher.errors) == 1
     assert watcher.samples == 0
+
+
+@pytest.mark.parametrize(
+    ("quantity", "expected"),
+    [("250m", 250), ("1", 1000), ("0.5", 500), ("125000u", 125), ("2500000n", 2.5), (None, None),
+     ("lots", None)],
+)  # fmt: skip
+def test_cpu_quantities_in_millicores(quantity: str | None, expected: float | None) -> None:
+    assert millicores(quantity) == (pytest.approx(expected) if expected is not None else None)

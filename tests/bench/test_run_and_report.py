@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from bench import report, run
+from bench import report, results, run
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.locust
@@ -32,15 +32,17 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_writes_the_results_folder(run_dir: Path) -> None:
     for name in ("celsiusify_stats.csv", "celsiusify_stats_history.csv",
-                 "celsiusify_failures.csv", "meta.json", "summary.csv", "cpu.csv"):  # fmt: skip
+                 "celsiusify_failures.csv", "meta.json", "summary.csv", "cpu.csv",
+                 "celsiusify_locust.html"):  # fmt: skip
         assert (run_dir / name).is_file(), name
+    assert "<html" in (run_dir / "celsiusify_locust.html").read_text().lower()  # Locust's own
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["user_class"] == "CelsiusifyGetUser"
     assert meta["machine"]["cpu_cores"] >= 1
     assert meta["machine"]["packages"]["locust"]
     assert meta["loadgen_cpu_percent"]["max"] > 0
     assert meta["locust_exit_code"] == 0
-    rows = run.read_csv(run_dir / "summary.csv", run.SUMMARY_COLUMNS)
+    rows = results.read_csv(run_dir / "summary.csv", results.SUMMARY_COLUMNS)
     assert [int(row["users"]) for row in rows] == [1, 3]
     assert all(int(row["failures"]) == 0 for row in rows)
     assert all(float(row["rps"]) > 10 for row in rows)
@@ -54,14 +56,15 @@ def test_report_pages_and_pngs(run_dir: Path, tmp_path: Path) -> None:
     assert report.main([str(run_dir), str(second), "--out", str(out)]) == 0
     pdf = PdfReader(out / "report.pdf")
     assert len(pdf.pages) == 4
-    first_page = pdf.pages[0].extract_text()
+    first_page = " ".join(pdf.pages[0].extract_text().split())
     assert "Celsiusify benchmark report" in first_page
-    assert "HEADLINE" in first_page
-    assert "Capacity side by side" in pdf.pages[3].extract_text()
-    for name in ("throughput.png", "latency.png", "capacity.png"):
+    assert "× the requests per CPU-second used of celsiusify (" in first_page
+    assert "Throughput–latency curves" in pdf.pages[1].extract_text()
+    for name in ("curves.png", "cpu.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == 2
     markdown = (out / "summary.md").read_text()
-    assert markdown.count("| celsiusify |") == 2
+    assert markdown.count("| celsiusify |") == 4
 
 
 def test_report_with_replicas_adds_a_page(run_dir: Path, tmp_path: Path) -> None:
@@ -73,7 +76,7 @@ def test_report_with_replicas_adds_a_page(run_dir: Path, tmp_path: Path) -> None
     )
     assert report.main([str(copy)]) == 0
     assert len(PdfReader(copy / "report.pdf").pages) == 5
-    assert (copy / "replicas.png").exists()
+    assert (copy / "autoscaler.png").exists()
 
 
 @pytest.mark.parametrize("damage", ["missing", "columns", "numbers", "meta"])
@@ -120,6 +123,38 @@ def test_import_makes_locust_csvs_reportable(run_dir: Path, tmp_path: Path) -> N
     assert (fetched / "in-cluster_stats_history.csv").exists()
     assert report.main([str(fetched)]) == 0
     assert (fetched / "report.pdf").exists()
+
+
+def test_import_takes_the_pods_cpu_from_the_hpa_recording(run_dir: Path, tmp_path: Path) -> None:
+    """With the HPA's recording, the pods' CPU is the server's CPU of an in-cluster run."""
+    fetched = tmp_path / "in-cluster-hpa"
+    fetched.mkdir()
+    for name in ("stats.csv", "stats_history.csv", "failures.csv"):
+        shutil.copy(run_dir / f"celsiusify_{name}", fetched / f"celsiusify_{name}")
+    history = results.read_csv(fetched / "celsiusify_stats_history.csv", ["Timestamp"])
+    first, last = float(history[0]["Timestamp"]), float(history[-1]["Timestamp"])
+    recording = tmp_path / "replicas.csv"
+    lines = ["timestamp,current_replicas,desired_replicas,cpu_utilization_percent,"
+             "ready_replicas,cpu_average_millicores"]  # fmt: skip
+    moment = first
+    while moment <= last:
+        lines.append(f"{moment},2,2,80,2,200")  # 2 pods x 200m = 40 % of one core
+        moment += 1
+    recording.write_text("\n".join(lines) + "\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "import", str(fetched), "--target", "celsiusify",
+         "--replicas", str(recording)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = results.read_csv(fetched / "summary.csv", results.SUMMARY_COLUMNS)
+    assert all(float(row["server_cpu_percent"]) == pytest.approx(40) for row in rows)
+    assert "per CPU-second used" in json.loads((fetched / "meta.json").read_text())["headline"]
+    assert (fetched / "replicas.csv").read_text() == recording.read_text()
+    assert report.main([str(fetched)]) == 0
+    pdf = PdfReader(fetched / "report.pdf")
+    assert len(pdf.pages) == 5  # the autoscaler page
+    assert "pods (HPA recording)" in pdf.pages[2].extract_text()
 
 
 def test_import_refuses_a_folder_without_history(tmp_path: Path) -> None:

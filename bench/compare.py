@@ -1,0 +1,53 @@
+"""`python -m bench compare RUN_DIR RUN_DIR …`: the verdict and the headline table, in a terminal.
+
+The same sentence and rows as page 1 of `bench report` (bench.headline); `--markdown` prints
+them as summary.md has them. Runs measured at different SLOs are refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench import headline
+from bench.capacity import BenchDataError
+from bench.results import load_run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the comparison; 2 with one clear line on bad input."""
+    parser = argparse.ArgumentParser(prog="python -m bench compare", description=__doc__)
+    parser.add_argument("runs", nargs="+", type=Path, help="results folders (two or more)")
+    parser.add_argument("--markdown", action="store_true", help="print markdown (summary.md)")
+    args = parser.parse_args(argv)
+    if len(args.runs) < 2:
+        print("compare: give two or more results folders (one run: python -m bench report DIR)")
+        return 2
+    try:
+        runs = [load_run(path) for path in args.runs]
+    except BenchDataError as error:
+        print(f"compare: {error}")
+        return 2
+    if problem := headline.mismatch(runs):
+        print(f"compare: {problem}")
+        return 2
+    rows = headline.headlines(runs)
+    if args.markdown:
+        print("\n".join(headline.markdown(rows)))
+        return 0
+    print(headline.lead(rows))
+    print()
+    print(
+        "\n".join(
+            headline.text_table(
+                headline.HEADLINE_HEADER, [headline.headline_cells(row) for row in rows]
+            )
+        )
+    )
+    print()
+    for row in rows:
+        print(f"{row.target} ({row.run}):")
+        for column in headline.HOW_HEADER[1:]:
+            print(f"  {column + ':':<9} {row.how.get(column, '')}")
+    return 0

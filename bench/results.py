@@ -1,0 +1,207 @@
+"""The results folder format: the one module that knows its file names and columns.
+
+`results/<run>/` holds Locust's own CSVs (`<target>_stats.csv`, `<target>_stats_history.csv`,
+`<target>_failures.csv`, `<target>_exceptions.csv`), Locust's HTML report
+(`<target>_locust.html`), `cpu.csv`, `summary.csv`, `meta.json`, `replicas.csv` when an HPA was
+recorded, and the report (`report.pdf`, `report.html`, `*.png`, `summary.md`). Commands write
+and read it through these functions and never import each other.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.capacity import HISTORY_COLUMNS, BenchDataError, Capacity, CpuSample, Step, read_csv
+
+SUMMARY_COLUMNS = [
+    "target", "users", "start", "end", "requests", "failures", "failure_ratio", "rps",
+    "p50_ms", "p95_ms", "p99_ms", "loadgen_cpu_percent", "server_cpu_percent",
+    "within_slo", "is_capacity",
+]  # fmt: skip
+CPU_COLUMNS = ["timestamp", "loadgen_percent", "server_percent"]
+# replicas.csv (bench/hpa.py writes it): the first three are required; the others were added
+# later and are optional when reading, so older recordings still report.
+REPLICAS_REQUIRED = ["timestamp", "current_replicas", "desired_replicas"]
+REPLICAS_COLUMNS = [
+    *REPLICAS_REQUIRED, "cpu_utilization_percent", "ready_replicas", "cpu_average_millicores",
+]  # fmt: skip
+REPORT_FILES = ("report.pdf", "report.html", "summary.md")
+
+
+def history_path(run_dir: Path, target: str) -> Path:
+    """Locust's stats history of a run."""
+    return run_dir / f"{target}_stats_history.csv"
+
+
+def locust_html_path(run_dir: Path, target: str) -> Path:
+    """Locust's own HTML report of a run (`--html`)."""
+    return run_dir / f"{target}_locust.html"
+
+
+@dataclass
+class Run:  # pylint: disable=too-many-instance-attributes
+    """One results folder, loaded and checked."""
+
+    path: Path
+    meta: dict[str, Any]
+    steps: list[Step]
+    capacity_users: int | None
+    history: list[dict[str, str]]
+    cpu: list[CpuSample]
+    replicas: list[dict[str, str]] | None
+
+    @property
+    def target(self) -> str:
+        """The target's name (meta.json)."""
+        return str(self.meta["target"])
+
+    @property
+    def label(self) -> str:
+        """Target name and folder, for legends."""
+        return f"{self.target} ({self.path.name})"
+
+    @property
+    def slo_p99_ms(self) -> float:
+        """The p99 SLO the capacity was found at."""
+        return float(self.meta.get("capacity", {}).get("slo_p99_ms", math.nan))
+
+    @property
+    def max_failure_ratio(self) -> float:
+        """The failure-ratio limit the capacity was found at."""
+        return float(self.meta.get("capacity", {}).get("max_failure_ratio", math.nan))
+
+    @property
+    def capacity_step(self) -> Step | None:
+        """The step summary.csv marks as the capacity (find_capacity's choice), if any."""
+        return next((step for step in self.steps if step.users == self.capacity_users), None)
+
+
+def _optional(value: str) -> float | None:
+    return float(value) if value not in ("", "None", "nan") else None
+
+
+def _step(row: dict[str, str]) -> Step:
+    return Step(
+        users=int(row["users"]),
+        start=float(row["start"]),
+        end=float(row["end"]),
+        requests=int(row["requests"]),
+        failures=int(row["failures"]),
+        rps=float(row["rps"]),
+        p50_ms=float(row["p50_ms"]),
+        p95_ms=float(row["p95_ms"]),
+        p99_ms=float(row["p99_ms"]),
+        loadgen_cpu_percent=_optional(row["loadgen_cpu_percent"]),
+        server_cpu_percent=_optional(row["server_cpu_percent"]),
+    )
+
+
+def read_cpu(path: Path) -> list[CpuSample]:
+    """cpu.csv as samples; an absent file is no samples (imported runs may have none)."""
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [column for column in CPU_COLUMNS if column not in (reader.fieldnames or [])]
+        if missing:
+            raise BenchDataError(f"{path}: missing column(s) {', '.join(missing)}")
+        try:
+            return [
+                CpuSample(
+                    float(row["timestamp"]),
+                    _optional(row["loadgen_percent"]),
+                    _optional(row["server_percent"]),
+                )
+                for row in reader
+            ]
+        except ValueError as error:
+            raise BenchDataError(f"{path}: malformed number ({error})") from None
+
+
+def read_replicas(path: Path) -> list[dict[str, str]]:
+    """replicas.csv rows (bench/hpa.py's recording), checked for the required columns."""
+    rows = read_csv(path, REPLICAS_REQUIRED)
+    try:
+        for row in rows:
+            float(row["timestamp"])
+    except ValueError as error:
+        raise BenchDataError(f"{path}: malformed number ({error})") from None
+    return rows
+
+
+def load_run(path: Path) -> Run:
+    """Read a results folder or raise BenchDataError with one clear line."""
+    if not path.is_dir():
+        raise BenchDataError(f"{path}: not a results folder")
+    meta_path = path / "meta.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchDataError(f"{meta_path}: file not found") from None
+    except ValueError as error:
+        raise BenchDataError(f"{meta_path}: not valid JSON ({error})") from None
+    if not isinstance(meta, dict) or "target" not in meta:
+        raise BenchDataError(f"{meta_path}: no 'target' field")
+    rows = read_csv(path / "summary.csv", SUMMARY_COLUMNS)
+    try:
+        steps = [_step(row) for row in rows]
+    except ValueError as error:
+        raise BenchDataError(f"{path / 'summary.csv'}: malformed number ({error})") from None
+    capacity_users = next((int(r["users"]) for r in rows if r["is_capacity"] == "True"), None)
+    history = read_csv(history_path(path, meta["target"]), HISTORY_COLUMNS)
+    replicas_path = path / "replicas.csv"
+    replicas = read_replicas(replicas_path) if replicas_path.exists() else None
+    cpu = read_cpu(path / "cpu.csv")
+    return Run(path, meta, steps, capacity_users, history, cpu, replicas)
+
+
+def pod_cpu_samples(replicas: Sequence[dict[str, str]]) -> list[CpuSample]:
+    """The pods' total CPU (percent of one core) at each HPA sample that recorded it.
+
+    Total = average millicores per pod x current replicas (the HPA's own averageValue);
+    samples without averageValue are skipped (older recordings lack the column).
+    """
+    samples = []
+    for row in replicas:
+        millicores = _optional(row.get("cpu_average_millicores") or "")
+        pods = _optional(row.get("current_replicas") or "")
+        if millicores is not None and pods is not None:
+            samples.append(CpuSample(float(row["timestamp"]), None, millicores * pods / 10))
+    return samples
+
+
+def write_cpu(run_dir: Path, samples: Sequence[CpuSample]) -> None:
+    """cpu.csv, in time order."""
+    with (run_dir / "cpu.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CPU_COLUMNS)
+        writer.writeheader()
+        writer.writerows(asdict(sample) for sample in sorted(samples, key=lambda s: s.timestamp))
+
+
+def write_summary(run_dir: Path, target: str, steps: Sequence[Step], capacity: Capacity) -> None:
+    """summary.csv: one row per step, with the SLO verdict and the capacity mark."""
+    with (run_dir / "summary.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)
+        writer.writeheader()
+        for step in steps:
+            within = step.p99_ms <= capacity.slo_p99_ms and (
+                step.failure_ratio <= capacity.max_failure_ratio
+            )
+            writer.writerow({
+                **{key: value for key, value in asdict(step).items() if key in SUMMARY_COLUMNS},
+                "target": target,
+                "failure_ratio": step.failure_ratio,
+                "within_slo": within,
+                "is_capacity": step is capacity.step,
+            })  # fmt: skip
+
+
+def write_meta(run_dir: Path, meta: dict[str, Any]) -> None:
+    """meta.json."""
+    (run_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
