@@ -83,8 +83,8 @@ bench: install ## step-load benchmark of the local app (Locust) into results/<UT
 	$(PYTHON) -m bench report "$$(ls -d results/*-celsiusify | sort | tail -n1)"
 
 .PHONY: report
-report: install ## PDF/PNG/markdown from results folders: make report RUNS="results/A results/B"
-	$(PYTHON) -m bench report $(RUNS)
+report: install ## PDF/HTML/PNG/markdown from results folders: make report RUNS="results/A results/B"
+	$(PYTHON) -m bench report $(RUNS) $(REPORT_ARGS)
 
 # --- Load test in the cluster (deliveryhero/locust) ------------------------------------------
 # Every helm flag of the in-cluster run is built here, once: loadtest-up installs it and
@@ -187,5 +187,9 @@ tf-image: ## build the TF Serving image (needs the tensorflow/serving base image
 	docker build --network host -t celsiusify-tfserving:dev -f tfserving/Dockerfile tfserving
 
 .PHONY: perf
-perf: install ## GET /convert of the app against bare Starlette, pinned cores, wrk (needs wrk)
+perf: install ## GET /convert of the app against bare Starlette: wrk rounds + callgrind instructions/request
 	$(PYTHON) -m bench perf
+
+.PHONY: overload
+overload: install ## the app past capacity: wrk at 32..4096 connections (503 share, probes, RSS), error bombs
+	$(PYTHON) -m bench overload
