@@ -232,10 +232,10 @@ def test_host_is_the_target_service(
         assert host == f"http://{name}.{namespace}.svc.cluster.local:{port}"
 
 
-def test_the_chart_version_is_pinned(render_loadtest: Callable[..., Objects]) -> None:
-    dry_run = make("-n", "loadtest-up", "HELM=helm")
+def test_the_chart_version_is_pinned(helm: str, render_loadtest: Callable[..., Objects]) -> None:
+    dry_run = make("-n", "loadtest-up", f"HELM={helm}")
     assert dry_run.returncode == 0, dry_run.stderr
-    (command,) = [line for line in dry_run.stdout.splitlines() if "helm upgrade -i" in line]
+    (command,) = [line for line in dry_run.stdout.splitlines() if " upgrade -i " in line]
     words = shlex.split(command)
     assert words[words.index("upgrade") + 3] == "deliveryhero/locust"
     version = words[words.index("--version") + 1]
