@@ -143,7 +143,7 @@ def _answer(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> Page:
     figure.text(0.04, top, "Headline", fontsize=11, fontweight="bold", va="bottom")
     cells = [headline.headline_cells(row) for row in rows]
     top = _draw_table(figure, top - 0.01, headline.HEADLINE_HEADER, cells,
-                      [0.17, 0.2, 0.1, 0.11, 0.1, 0.08, 0.24], fontsize=10)  # fmt: skip
+                      [0.2, 0.19, 0.1, 0.11, 0.1, 0.08, 0.22], fontsize=10)  # fmt: skip
     top -= 0.04
     figure.text(0.04, top, "Where and how each run was made", fontsize=11, fontweight="bold",
                 va="bottom")  # fmt: skip
