@@ -231,10 +231,9 @@ def _curves(runs: Sequence[Run]) -> Page:
 
 
 def _cpu_axis(axis: Any, run: Run) -> None:
-    imported = run.meta.get("server_pinning") == "external" and not any(
-        sample.loadgen_percent is not None for sample in run.cpu
-    )
-    server_label = "pods (HPA recording)" if imported else "server"
+    # An external target's CPU can only come from the HPA recording (bench.results.pod_cpu_samples).
+    from_pods = run.replicas is not None and run.meta.get("server_pinning") == "external"
+    server_label = "pods (HPA recording)" if from_pods else "server"
     loadgen = [(seconds(run, s.timestamp), s.loadgen_percent) for s in run.cpu
                if s.loadgen_percent is not None]  # fmt: skip
     server = [(seconds(run, s.timestamp), s.server_percent) for s in run.cpu
