@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from bench.hpa import HpaWatcher, millicores, parse_hpa
+
+ROOT = Path(__file__).resolve().parents[2]
 
 HPA = {
     "apiVersion": "autoscaling/v2",
@@ -78,3 +82,21 @@ def test_watcher_records_kubectl_errors_once(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_cpu_quantities_in_millicores(quantity: str | None, expected: float | None) -> None:
     assert millicores(quantity) == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_standalone_recorder_for_in_cluster_runs(tmp_path: Path) -> None:
+    """`python -m bench.hpa NAME --seconds N`: the file `bench import --replicas` takes."""
+    kubectl = tmp_path / "kubectl"
+    (tmp_path / "hpa.json").write_text(json.dumps(HPA))
+    kubectl.write_text(f"#!/bin/sh\ncat {tmp_path}/hpa.json\n")
+    kubectl.chmod(0o755)
+    out = tmp_path / "replicas.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.hpa", "celsiusify", "--out", str(out), "--interval", "0.1",
+         "--seconds", "0.5", "--kubectl", str(kubectl)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) >= 2
+    assert rows[0]["current_replicas"] == "2"
