@@ -187,5 +187,9 @@ tf-image: ## build the TF Serving image (needs the tensorflow/serving base image
 	docker build --network host -t celsiusify-tfserving:dev -f tfserving/Dockerfile tfserving
 
 .PHONY: perf
-perf: install ## GET /convert of the app against bare Starlette, pinned cores, wrk (needs wrk)
+perf: install ## GET /convert of the app against bare Starlette: wrk rounds + callgrind instructions/request
 	$(PYTHON) -m bench perf
+
+.PHONY: overload
+overload: install ## the app past capacity: wrk at 32..4096 connections (503 share, probes, RSS), error bombs
+	$(PYTHON) -m bench overload

@@ -16,20 +16,27 @@ refused with everything else. This subclass adds, per connection:
   `keep_alive_timeout`. One sweep per second checks every connection against a
   clock it refreshes itself (as nginx caches its time), so the request path
   arms no timer at all: it stores the current coarse time in one attribute.
-- **Connections**: past `max_connections` open connections a new one gets a
-  503 and is closed before any per-connection state is built.
-- **Load shedding**: when `max_in_flight` requests are already being handled
-  (uvicorn's task set: started and not finished), a new request is answered
-  503 with `Retry-After` by a small ASGI app, without reaching the
-  application; `/healthz` and `/readyz` are never shed, so probes stay fast.
+- **Connections**: at `max_connections` open connections, a new one takes the
+  place of an idle one (waiting for its next request, or silent since it
+  opened), which is closed, as nginx reuses idle keep-alive connections; when
+  none is idle, the new one gets a 503 and is closed before any
+  per-connection state is built.
+- **Load shedding**: when `max_in_flight` requests are already with the
+  application (head received, response not complete), a new request is
+  answered 503 with `Retry-After` straight from the protocol, without a task or
+  the application; `/healthz` and `/readyz` are never shed, so probes stay
+  fast. (uvicorn's own task set is no measure of this: a finished task leaves
+  it one loop iteration later, so a burst would shed nearly everything.)
 - **Draining**: once the governor says so (SIGTERM), every response carries
   `Connection: close`, so keep-alive clients reconnect elsewhere before the
   listener closes.
 
-The costs are bounded by configuration: memory by
-`max_connections × (2 × max_header_bytes + a few KB)`, time per connection by
-the two timeouts, queued work by `max_in_flight` plus one request per open
-connection.
+The costs are bounded by configuration: memory by `max_connections` × ~7 KB
+(measured per idle connection) plus the heads being received, at most
+`max_header_bytes` per connection (twice that when one chunk ends one head and
+begins the next) and `HEAD_BUDGET_FACTOR × max_header_bytes` (16 MiB) over all
+of them; time per connection by the two timeouts; queued work by
+`max_in_flight` plus one request per open connection.
 """
 
 from __future__ import annotations
@@ -59,6 +66,9 @@ _BUSY = 2  # whole request received, the application is answering
 _IDLE = 3  # response sent, keep-alive: waiting for the next request
 
 _NEVER_SHED = frozenset({b"/healthz", b"/readyz"})
+# All partial request heads together may hold this many times max_header_bytes
+# (16 MiB at the default): past it, new head bytes get 503 and a close.
+HEAD_BUDGET_FACTOR = 1024
 
 
 def _raw_response(status: str, body: dict[str, Any], *, retry_after: bool = False) -> bytes:
@@ -91,16 +101,25 @@ class ServerLimits:  # pylint: disable=too-many-instance-attributes
 
 
 @dataclass
-class Governor:
+class Governor:  # pylint: disable=too-many-instance-attributes
     """State shared by every connection of one server: clock, drain flag, counters."""
 
     limits: ServerLimits
     runtime: Runtime | None = None
     draining: bool = False
+    # Bytes of request heads received and not yet complete, over all connections.
+    pending_head_bytes: int = 0
+    # Connections whose request the application is answering (not yet complete).
+    in_flight: int = 0
+    head_budget: int = 0
     now: float = 0.0
     closed: dict[str, int] = field(default_factory=dict)
     _sweeping: bool = False
     _last_warning: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Partial heads held at once, all connections together.
+        self.head_budget = HEAD_BUDGET_FACTOR * self.limits.max_header_bytes
 
     def count_close(self, reason: str) -> None:
         """Count a connection the server closed because of a limit; warn at most every 10 s."""
@@ -135,28 +154,62 @@ class Governor:
 
 
 class ShedApp:  # pylint: disable=too-few-public-methods
-    """The answer to a request over the in-flight limit: 503, Retry-After, counted."""
+    """The answer to a request over the in-flight limit: 503, Retry-After, counted.
+
+    Usually written straight to the socket from the protocol (`raw`), with no
+    task and no ASGI call, so that shedding costs a fraction of serving; as an
+    ASGI app only for a pipelined request that must wait for the one before it.
+    """
 
     def __init__(self, governor: Governor, route_templates: dict[str, str]) -> None:
         self.governor = governor
         self.route_templates = route_templates
-        self.body = json.dumps(
-            _detail("request", "server is at its concurrency limit; retry", "overloaded"),
-            separators=(",", ":"),
-        ).encode()
+        detail = _detail("request", "server is at its concurrency limit; retry", "overloaded")
+        self.body = json.dumps(detail, separators=(",", ":")).encode()
         self.headers = [
             (b"content-type", b"application/json"),
             (b"retry-after", b"1"),
             (b"content-length", str(len(self.body)).encode()),
         ]
+        head = b"HTTP/1.1 503 Service Unavailable\r\n" + b"".join(
+            name + b": " + value + b"\r\n" for name, value in self.headers
+        )
+        self.raw_keep_alive = head + b"\r\n" + self.body
+        self.raw_close = head + b"connection: close\r\n\r\n" + self.body
+
+    def record(self, path: str, method: str) -> None:
+        """Count the 503 under the route it was sent to."""
+        runtime = self.governor.runtime
+        if runtime is not None and runtime.metrics is not None:
+            route = self.route_templates.get(path, "<unmatched>")
+            runtime.metrics.stats.observe(route, method, 503, 0.0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: ARG002
         await send({"type": "http.response.start", "status": 503, "headers": self.headers})
         await send({"type": "http.response.body", "body": self.body})
-        runtime = self.governor.runtime
-        if runtime is not None and runtime.metrics is not None:
-            route = self.route_templates.get(scope["path"], "<unmatched>")
-            runtime.metrics.stats.observe(route, scope["method"], 503, 0.0)
+        self.record(scope["path"], scope["method"])
+
+
+class _NoEvent:  # pylint: disable=too-few-public-methods
+    """An event no one waits on."""
+
+    @staticmethod
+    def set() -> None:
+        """Nothing to wake."""
+
+
+class _Answered:  # pylint: disable=too-few-public-methods
+    """Stands in for uvicorn's RequestResponseCycle of a request answered by the protocol.
+
+    uvicorn's callbacks (on_body, connection_lost, shutdown) only ask whether
+    the response is complete and set its message event.
+    """
+
+    response_complete = True
+    keep_alive = True
+    disconnected = False
+    more_body = False
+    message_event = _NoEvent()
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-instance-attributes
@@ -186,13 +239,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
         self._since = 0.0
         self._head_bytes = 0
         self._refused = False
+        self._counted = False  # this connection's request counts in governor.in_flight
         self._max_head = self.governor.limits.max_header_bytes
         self._max_in_flight = self.governor.limits.max_in_flight
 
     # -- connection -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         governor = self.governor
-        if len(self.connections) >= governor.limits.max_connections:
+        if len(self.connections) >= governor.limits.max_connections and not self._evict_idle():
             self._refused = True
             self.transport = transport
             transport.write(self._BUSY_CONNECTIONS)
@@ -204,19 +258,50 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
         self._phase = _HEAD
         self._since = governor.now
 
+    def _evict_idle(self) -> bool:
+        """At the connection limit, close one idle connection to make room (as nginx
+        reuses its idle keep-alive connections): one waiting for its next request,
+        or one that has sent nothing. False when every connection is busy."""
+        for connection in self.connections:
+            if (
+                isinstance(connection, GuardedHttpToolsProtocol)
+                and not connection.transport.is_closing()
+                and (
+                    connection._phase == _IDLE
+                    or (connection._phase == _HEAD and connection._head_bytes == 0)
+                )
+            ):
+                connection.transport.close()
+                self.connections.discard(connection)
+                self.governor.count_close("evicted_idle")
+                return True
+        return False
+
     def connection_lost(self, exc: Exception | None) -> None:
         if self._refused:
             return
+        self.governor.pending_head_bytes -= self._head_bytes
+        self._head_bytes = 0
+        if self._counted:
+            self._counted = False
+            self.governor.in_flight -= 1
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         # Head bytes (of this request or a pipelined next one) are counted before
-        # the parser sees them; body bytes are bounded by the app's body limit.
+        # the parser sees them, per connection and across all of them; body bytes
+        # are bounded by the app's body limit.
         if self._phase != _BODY:
-            if self._head_bytes + len(data) > self._max_head:
+            size = len(data)
+            governor = self.governor
+            if (
+                self._head_bytes + size > self._max_head
+                or governor.pending_head_bytes + size > governor.head_budget
+            ):
                 self._feed_head_slices(data)
                 return
-            self._head_bytes += len(data)
+            self._head_bytes += size
+            governor.pending_head_bytes += size
         # uvicorn 0.54 HttpToolsProtocol.data_received, minus its keep-alive timer
         # cancel (no timer is armed: the sweep closes idle connections).
         try:
@@ -240,13 +325,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
             if self._phase == _BODY:
                 HttpToolsProtocol.data_received(self, data[offset:])
                 return
+            governor = self.governor
             budget = self._max_head - self._head_bytes
             if budget <= 0:
                 self._close_with(self._TOO_LARGE, "header_too_large")
                 return
+            if governor.pending_head_bytes + min(budget, len(data) - offset) > governor.head_budget:
+                # Every connection's partial head together: memory stays bounded
+                # even when thousands of clients each send almost the limit.
+                self._close_with(self._BUSY_CONNECTIONS, "head_budget")
+                return
             chunk = data[offset : offset + budget]
             offset += len(chunk)
             self._head_bytes += len(chunk)
+            governor.pending_head_bytes += len(chunk)
             HttpToolsProtocol.data_received(self, chunk)
 
     # -- parser callbacks -------------------------------------------------------------
@@ -272,24 +364,54 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
             self._since = self.governor.now
 
     def on_headers_complete(self) -> None:
+        self.governor.pending_head_bytes -= self._head_bytes
         self._head_bytes = 0
         self._phase = _BODY
         self._since = self.governor.now
         governor = self.governor
-        if len(self.tasks) >= self._max_in_flight and (
+        if governor.in_flight >= self._max_in_flight and (
             self.url.partition(b"?")[0] not in _NEVER_SHED
         ):
-            # uvicorn 0.54 on_headers_complete() starts `self.app` for the request
-            # (httptools_impl.py, "Handle 503 responses when 'limit_concurrency'…").
-            application = self.app
-            self.app = self.shed_app
-            super().on_headers_complete()
-            self.app = application
-        else:
-            super().on_headers_complete()
+            self._shed()
+            return
+        super().on_headers_complete()
+        if not self._counted:
+            self._counted = True
+            governor.in_flight += 1
         if governor.draining and self.cycle is not None:
             # uvicorn then writes `connection: close` and closes after the response.
             self.cycle.keep_alive = False
+
+    def _shed(self) -> None:
+        """503 + Retry-After for a request over the in-flight limit, without the app."""
+        shed = self.shed_app
+        if self.cycle is not None and not self.cycle.response_complete:
+            # Pipelined behind a request still being answered: the 503 must wait its
+            # turn, so it goes through uvicorn as an ASGI app. uvicorn 0.54
+            # on_headers_complete() starts `self.app` for the request.
+            application = self.app
+            self.app = shed
+            super().on_headers_complete()
+            self.app = application
+            return
+        self.cycle = _Answered()  # type: ignore[assignment]
+        keep_alive = self.parser.should_keep_alive() and not self.governor.draining
+        # Written from the ready queue, not here: an answer written during the I/O
+        # phase lets the client's next request arrive while libuv is still polling,
+        # and libuv keeps polling (up to 48 rounds of 1024 events) before it runs
+        # any task: measured, that starved accepted requests and probes for seconds.
+        self.loop.call_soon(
+            self._write_answer, shed.raw_keep_alive if keep_alive else shed.raw_close, keep_alive
+        )
+        path = self.url.partition(b"?")[0].decode("latin-1")
+        shed.record(path, self.parser.get_method().decode())
+
+    def _write_answer(self, answer: bytes, keep_alive: bool) -> None:
+        if self.transport.is_closing():
+            return
+        self.transport.write(answer)
+        if not keep_alive:
+            self.transport.close()
 
     def on_message_complete(self) -> None:
         # uvicorn 0.54 HttpToolsProtocol.on_message_complete, inlined.
@@ -301,7 +423,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
         self._phase = _BUSY
         if self.parser.should_upgrade() and self._should_upgrade():
             return
-        cycle.more_body = False
+        cycle.more_body = False  # pylint: disable=attribute-defined-outside-init
         cycle.message_event.set()
 
     def on_response_complete(self) -> None:
@@ -314,7 +436,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
         if self.pipeline:
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
-        elif self._phase == _BUSY:
+            return
+        if self._counted:
+            self._counted = False
+            self.governor.in_flight -= 1
+        if self._phase == _BUSY:
             self._phase = _IDLE
             self._since = self.governor.now
 

@@ -14,9 +14,11 @@ app/protocol.py (head size, time limits, connections, load shedding).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import resource
 import signal
+import socket
 import threading
 from collections.abc import Sequence
 from types import FrameType
@@ -24,6 +26,7 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from app.accept import BurstAcceptor
 from app.logs import configure_logging
 from app.main import create_app
 from app.protocol import Governor, ServerLimits, ShedApp, protocol_class
@@ -48,6 +51,34 @@ class DrainingServer(uvicorn.Server):
         self.shutdown_delay = shutdown_delay
         self.governor = governor
         self._draining = False
+        self._acceptors: list[BurstAcceptor] = []
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's start-up, plus a burst acceptor on each listening socket (app/accept.py)."""
+        await super().startup(sockets)
+        if self.should_exit or not getattr(self, "servers", None):
+            return
+        config = self.config
+        state = self.lifespan.state
+
+        def protocol_factory() -> asyncio.Protocol:
+            # The same arguments uvicorn 0.54's Server.startup gives its create_protocol.
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=state
+            )
+
+        loop = asyncio.get_running_loop()
+        self._acceptors = [
+            BurstAcceptor(loop, listener, protocol_factory)
+            for server in self.servers
+            for listener in server.sockets or ()
+        ]
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop the burst acceptors first, then uvicorn's shutdown (listener, drain)."""
+        for acceptor in getattr(self, "_acceptors", ()):
+            acceptor.close()
+        await super().shutdown(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:  # noqa: ARG002
         if self.governor is not None:

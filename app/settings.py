@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         5.0, gt=0, le=3600, description="Idle keep-alive connections close after this long."
     )
     max_connections: int = Field(
-        4096, ge=16, le=1_000_000, description="Open connections; past it, 503 and close."
+        6144, ge=16, le=1_000_000, description="Open connections; past it, 503 and close."
     )
     max_requests_in_flight: int = Field(
         128,

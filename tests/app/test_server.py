@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import signal
 import socket
@@ -14,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests import hostile
 from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.server
@@ -57,29 +57,16 @@ def test_identifier_override_from_environment(start_server: Callable[..., Server
     assert get_json(server.base + "/convert?fahrenheit=1")[1]["app_identifier"] == "replica-a"
 
 
-def _open_slow_request(port: int, values: list[float]) -> tuple[socket.socket, bytes]:
-    """Send headers and half the body; the server now has this request in flight."""
-    body = json.dumps({"fahrenheit": values}).encode()
-    sock = socket.create_connection(("127.0.0.1", port), timeout=15)
-    head = (
-        f"POST /convert HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode()
-    sock.sendall(head + body[: len(body) // 2])
-    return sock, body[len(body) // 2 :]
-
-
 def _read_response(sock: socket.socket) -> tuple[int, dict[str, object]]:
-    response = http.client.HTTPResponse(sock)
-    response.begin()
-    return response.status, json.loads(response.read())
+    status, _, body = hostile.read_response(sock)
+    return status, json.loads(body)
 
 
 def test_sigterm_drains_in_flight_requests_and_exits_zero(
     start_server: Callable[..., ServerProcess],
 ) -> None:
     server = start_server("--shutdown-delay", "1.0", "--timeout-graceful-shutdown", "10")
-    in_flight = [_open_slow_request(server.port, [212.0, float(i)]) for i in range(5)]
+    in_flight = [hostile.open_slow_request(server.port, [212.0, float(i)]) for i in range(5)]
     time.sleep(0.2)  # let the server read the headers of every slow request
 
     # Fast clients keep sending while the drain runs; none may see an error answer.

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.app.test_server import _open_slow_request, _read_response
+from tests import hostile
 from tests.conftest import free_port
 from tests.docker.conftest import ROOT, base_image, docker
 
@@ -87,7 +87,7 @@ def test_serves_hardened(container: Container) -> None:
 
 
 def test_docker_stop_drains_and_exits_zero(container: Container) -> None:
-    sock, rest = _open_slow_request(container.port, [212.0, 32.0])
+    sock, rest = hostile.open_slow_request(container.port, [212.0, 32.0])
     time.sleep(0.3)
     stopper = subprocess.Popen(["docker", "stop", "-t", "20", container.id])
     time.sleep(0.3)
@@ -96,10 +96,10 @@ def test_docker_stop_drains_and_exits_zero(container: Container) -> None:
         urllib.request.urlopen(container.base + "/readyz", timeout=2)
     time.sleep(1.2)
     sock.sendall(rest)
-    status, body = _read_response(sock)
+    status, _, body = hostile.read_response(sock)
     sock.close()
     assert status == 200
-    assert body["celsius"] == ["100.000000", "0.000000"]
+    assert json.loads(body)["celsius"] == ["100.000000", "0.000000"]
     assert stopper.wait(timeout=30) == 0
     state = json.loads(docker("inspect", container.id).stdout)[0]["State"]
     assert state["ExitCode"] == 0
@@ -113,3 +113,46 @@ def test_size_over_base(api_image: str) -> None:
     added = size(api_image) - size(base_image(ROOT / "Dockerfile"))
     print(f"\nimage adds {added / 1e6:.1f} MB over its base")
     assert 0 < added < 150e6
+
+
+def _still_running(container: Container) -> None:
+    state = json.loads(docker("inspect", container.id).stdout)[0]["State"]
+    assert state["Running"], state
+    assert not state["OOMKilled"], state
+    assert state["RestartCount"] == 0
+    assert container.get("/healthz")[0] == 200
+
+
+def test_survives_the_error_bomb_bodies(container: Container) -> None:
+    """Once: one 258 KB body of bad values OOM-killed the container at 128 MiB."""
+    for body in hostile.error_bomb_bodies().values():
+        for _ in range(3):
+            status, _, answer = hostile.post(container.port, body)
+            assert status == 422
+            assert len(answer) < 4096
+    _still_running(container)
+
+
+def test_survives_a_48_mib_header(container: Container) -> None:
+    """Once: OOM-killed in 5.6 s."""
+    status, closed = hostile.send_huge_header(container.port, 48 * 2**20)
+    assert status == 431
+    assert closed
+    _still_running(container)
+
+
+def test_survives_an_idle_connection_flood(container: Container) -> None:
+    """Once: 15,411 idle sockets OOM-killed it; now bounded by max_connections (6,144)."""
+    sockets = hostile.idle_connections(container.port, 7000)
+    try:
+        time.sleep(1)
+        _still_running(container)
+        stats = json.loads(
+            docker("stats", "--no-stream", "--format", "{{json .}}", container.id).stdout
+        )
+        print(f"\n7000 idle connections: container memory {stats['MemUsage']}")
+    finally:
+        for sock in sockets:
+            sock.close()
+    time.sleep(0.5)
+    _still_running(container)

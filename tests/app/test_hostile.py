@@ -1,0 +1,362 @@
+"""A real `python -m app` process tried as hostile clients and overloaded clusters try it.
+
+One test per way a client once could hurt a pod (issue: "one request, one header
+or one idle socket must not take a pod down"), each with its bound: status,
+answer size, connection closed, memory growth, metrics labels. Time limits are
+shortened through the CELSIUSIFY_* settings so the tests wait seconds, not
+minutes; nothing here measures speed (`make overload` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import time
+from collections.abc import Callable
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests import hostile
+from tests.conftest import ServerProcess
+
+pytestmark = pytest.mark.server
+
+SHORT_TIMEOUTS = {
+    "CELSIUSIFY_HEADER_TIMEOUT_SECONDS": "1",
+    "CELSIUSIFY_BODY_TIMEOUT_SECONDS": "1",
+    "CELSIUSIFY_KEEP_ALIVE_TIMEOUT_SECONDS": "1",
+}
+
+
+def samples(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics, keyed by name and sorted labels."""
+    status, _, body = hostile.get(port, "/metrics")
+    assert status == 200
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+
+
+def requests_with(port: int, **labels: str) -> float:
+    """Sum of celsiusify_http_requests_total over samples carrying these labels."""
+    return sum(
+        value
+        for (name, sample_labels), value in samples(port).items()
+        if name == "celsiusify_http_requests_total"
+        and labels.items() <= dict(sample_labels).items()
+    )
+
+
+def closed_by_limit(port: int, reason: str) -> float:
+    return samples(port).get(("celsiusify_connections_closed_total", (("reason", reason),)), 0.0)
+
+
+@pytest.mark.parametrize("name", list(hostile.error_bomb_bodies()))
+def test_error_bomb_body_gets_a_small_422(
+    start_server: Callable[..., ServerProcess], name: str
+) -> None:
+    """Once: a 258 KB body of bad values → a 6 MB answer and an OOM-killed pod."""
+    server = start_server()
+    body = hostile.error_bomb_bodies()[name]
+    rss_before = hostile.rss_bytes(server.process.pid)
+    for _ in range(5):
+        status, _, answer = hostile.post(server.port, body)
+        assert status == 422
+        assert len(answer) < 4096, len(answer)
+        # At most ten per kind of problem, one "N more" line each, one missing field.
+        assert len(json.loads(answer)["detail"]) <= 12
+    assert hostile.rss_bytes(server.process.pid) - rss_before < 32 * 2**20
+
+
+def test_a_batch_of_bad_values_lists_ten_and_counts_the_rest(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server()
+    body = json.dumps({"fahrenheit": [-500] * 1000}).encode()
+    status, _, answer = hostile.post(server.port, body)
+    assert status == 422
+    detail = json.loads(answer)["detail"]
+    assert [error["field"] for error in detail[:10]] == [f"fahrenheit[{i}]" for i in range(10)]
+    assert detail[10]["type"] == "too_many_errors"
+    assert "990 more" in detail[10]["msg"]
+    assert len(answer) < 4096
+
+
+def test_huge_header_gets_431_and_memory_stays_bounded(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """Once: a 48 MiB header was buffered whole (and OOM-killed the container)."""
+    server = start_server()
+    rss_before = hostile.rss_bytes(server.process.pid)
+    status, closed = hostile.send_huge_header(server.port, 48 * 2**20)
+    assert status == 431
+    assert closed
+    assert hostile.rss_bytes(server.process.pid) - rss_before < 8 * 2**20
+    assert hostile.get(server.port, "/healthz")[0] == 200
+    assert closed_by_limit(server.port, "header_too_large") == 1
+
+
+def test_headers_just_under_the_limit_are_served(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server(env={"CELSIUSIFY_MAX_HEADER_BYTES": "4096"})
+    head = b"GET /convert?fahrenheit=212 HTTP/1.1\r\nHost: x\r\nX-Pad: "
+    padded = head + b"p" * (4096 - len(head) - 4) + b"\r\n\r\n"
+    assert len(padded) == 4096
+    status, _, answer = hostile.request(server.port, padded)
+    assert status == 200
+    assert json.loads(answer)["celsius"] == "100.000000"
+    over = head + b"p" * (4097 - len(head) - 4) + b"\r\n\r\n"
+    assert hostile.request(server.port, over)[0] == 431
+
+
+def test_idle_and_half_sent_connections_are_closed(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """Once: connections that sent nothing or half a request stayed open for good."""
+    server = start_server(env=SHORT_TIMEOUTS)
+    sockets = hostile.idle_connections(server.port, 30)
+    try:
+        assert all(hostile.closed_by_server(sock, within=5) for sock in sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert closed_by_limit(server.port, "idle_timeout") == 10  # sent nothing: closed silently
+    assert closed_by_limit(server.port, "header_timeout") == 20  # half sent: 408, closed
+
+
+def test_half_sent_request_gets_408(start_server: Callable[..., ServerProcess]) -> None:
+    server = start_server(env=SHORT_TIMEOUTS)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /convert?fahrenheit=1 HTTP/1.1\r\nHost: x\r\n")
+        status, headers, _ = hostile.read_response(sock)
+        assert status == 408
+        assert headers["connection"] == "close"
+
+
+def test_slow_body_gets_408_and_is_not_a_server_error(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server(env=SHORT_TIMEOUTS)
+    sock, _ = hostile.open_slow_request(server.port, [1.0] * 50)
+    with sock:
+        status, _, _ = hostile.read_response(sock)
+    assert status == 408
+    assert closed_by_limit(server.port, "body_timeout") == 1
+    assert requests_with(server.port, status="500") == 0
+    assert server.stop() == 0
+    assert "Traceback" not in server.output()
+
+
+def test_idle_connection_flood_keeps_memory_bounded_and_probes_answering(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """Once: 15,411 idle sockets OOM-killed the container."""
+    server = start_server()
+    rss_before = hostile.rss_bytes(server.process.pid)
+    sockets = hostile.idle_connections(server.port, 3000)
+    try:
+        time.sleep(0.5)
+        assert hostile.get(server.port, "/healthz", timeout=5)[0] == 200
+        grown = hostile.rss_bytes(server.process.pid) - rss_before
+        print(f"\n3000 idle connections: RSS +{grown / 2**20:.1f} MiB ({grown / 3000:.0f} B each)")
+        assert grown < 3000 * 16 * 1024
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _half_sent(port: int, count: int) -> list[socket.socket]:
+    """Connections each holding half a request head: busy, not idle."""
+    sockets = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(b"GET /convert?fahrenheit=1 HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        sockets.append(sock)
+    return sockets
+
+
+def test_connections_past_the_limit_get_503_and_close(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server(env={**SHORT_TIMEOUTS, "CELSIUSIFY_MAX_CONNECTIONS": "40"})
+    sockets = _half_sent(server.port, 40)
+    try:
+        time.sleep(0.2)
+        status, headers, _ = hostile.get(server.port, "/convert?fahrenheit=1")
+        assert status == 503
+        assert headers["connection"] == "close"
+        assert headers["retry-after"] == "1"
+    finally:
+        for sock in sockets:
+            sock.close()
+    time.sleep(0.3)
+    assert hostile.get(server.port, "/convert?fahrenheit=1")[0] == 200
+    assert closed_by_limit(server.port, "connection_limit") == 1
+
+
+def test_at_the_limit_an_idle_connection_makes_room(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """Silent or kept-alive connections cannot lock probes out: the oldest idle one goes."""
+    server = start_server(env={"CELSIUSIFY_MAX_CONNECTIONS": "40"})
+    silent = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(40)]
+    try:
+        time.sleep(0.2)
+        assert hostile.get(server.port, "/readyz")[0] == 200
+        assert sum(hostile.closed_by_server(sock, within=0.5) for sock in silent) >= 1
+    finally:
+        for sock in silent:
+            sock.close()
+    assert closed_by_limit(server.port, "evicted_idle") >= 1
+    assert closed_by_limit(server.port, "connection_limit") == 0
+
+
+async def _burst_clients(port: int, connections: int, seconds: float) -> dict[str, int]:
+    """`connections` keep-alive clients sending GET /convert in lock-step bursts."""
+    counts: dict[str, int] = {}
+    streams = [await asyncio.open_connection("127.0.0.1", port) for _ in range(connections)]
+    request = f"GET /convert?fahrenheit=98.6 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+
+    async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        status = head[9:12].decode()
+        if status == "503":
+            assert b"retry-after: 1" in head.lower()
+        counts[status] = counts.get(status, 0) + 1
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await asyncio.gather(*(exchange(reader, writer) for reader, writer in streams))
+    for _, writer in streams:
+        writer.close()
+    return counts
+
+
+def test_overload_is_shed_with_503_while_probes_answer(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """Once: no 503 ever; queues grew until probes timed out and pods left the Service."""
+    server = start_server(env={"CELSIUSIFY_MAX_REQUESTS_IN_FLIGHT": "4"})
+    probes: list[int] = []
+
+    async def run() -> dict[str, int]:
+        load = asyncio.create_task(_burst_clients(server.port, 200, seconds=3))
+        while not load.done():
+            status, _, _ = await asyncio.to_thread(hostile.get, server.port, "/readyz", 5)
+            probes.append(status)
+            await asyncio.sleep(0.2)
+        return await load
+
+    counts = asyncio.run(run())
+    assert counts.get("503", 0) > 0, counts
+    assert counts.get("200", 0) > 0, counts
+    assert set(counts) <= {"200", "503"}, counts
+    assert probes
+    assert set(probes) == {200}
+    assert requests_with(server.port, route="/convert", status="503") == counts["503"]
+
+
+async def _keepalive_client(port: int, stats: dict[str, int]) -> None:
+    """Send on one keep-alive connection until the server says Connection: close."""
+    request = f"GET /convert?fahrenheit=212 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while True:
+            writer.write(request)
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                await reader.readexactly(length)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                stats["reset"] += 1  # a request in flight on an open connection got no answer
+                return
+            stats["ok" if head.startswith(b"HTTP/1.1 200") else "failed"] += 1
+            if b"connection: close" in head.lower():
+                stats["told_to_close"] += 1  # a real client now reconnects to another pod
+                return
+    finally:
+        writer.close()
+
+
+def test_sigterm_with_256_keepalive_clients_resets_nothing(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """Once: every request in flight when the listener closed was reset."""
+    server = start_server(
+        "--shutdown-delay", "1.5", "--timeout-graceful-shutdown", "5",
+        env={"CELSIUSIFY_MAX_REQUESTS_IN_FLIGHT": "100000"},  # the drain alone, no shedding
+    )  # fmt: skip
+    stats = {"ok": 0, "failed": 0, "reset": 0, "told_to_close": 0}
+
+    async def run() -> None:
+        clients = [asyncio.create_task(_keepalive_client(server.port, stats)) for _ in range(256)]
+        await asyncio.sleep(0.5)
+        server.process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(asyncio.gather(*clients), timeout=20)
+
+    asyncio.run(run())
+    assert stats["reset"] == 0, stats
+    assert stats["failed"] == 0, stats
+    assert stats["told_to_close"] == 256, stats
+    assert stats["ok"] > 256
+    assert server.process.wait(timeout=15) == 0
+
+
+def test_client_abort_mid_body_is_a_499_not_a_server_error(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """Once: a ClientDisconnect traceback in the logs and status="500" in the metrics."""
+    server = start_server()
+    for _ in range(3):
+        sock, _ = hostile.open_slow_request(server.port, [1.0] * 100)
+        time.sleep(0.1)
+        sock.close()
+    time.sleep(0.3)
+    assert requests_with(server.port, route="/convert", method="POST", status="499") == 3
+    assert requests_with(server.port, status="500") == 0
+    assert server.stop() == 0
+    log = server.output()
+    assert "Traceback" not in log
+    assert '"level": "error"' not in log
+
+
+@pytest.mark.parametrize(
+    ("target", "body"),
+    [
+        ("/convert?fahrenheit=1&fahrenheit=212", None),
+        ("/convert", b'{"fahrenheit": [1], "fahrenheit": [212]}'),
+    ],
+)
+def test_ambiguous_input_is_refused(
+    start_server: Callable[..., ServerProcess], target: str, body: bytes | None
+) -> None:
+    """Once: the last value won, so 1 °F could come back as 100 °C."""
+    server = start_server()
+    if body is None:
+        status, _, answer = hostile.get(server.port, target)
+    else:
+        status, _, answer = hostile.post(server.port, body, target)
+    assert status == 422
+    (error,) = json.loads(answer)["detail"]
+    assert "once" in error["msg"]
+
+
+def test_413_is_labelled_with_its_route_and_closes(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """Once: labelled route="<unmatched>", which is reserved for 404."""
+    server = start_server()
+    status, headers, _ = hostile.request(server.port, hostile.post_head(server.port, 10**9))
+    assert status == 413
+    assert headers["connection"] == "close"
+    assert requests_with(server.port, route="/convert", status="413") == 1
+    assert requests_with(server.port, route="<unmatched>") == 0
