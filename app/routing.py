@@ -44,17 +44,20 @@ def parse_query(query_string: bytes) -> tuple[dict[str, str], dict[str, int]]:
     if "%" in text or "+" in text:
         pairs = parse_qsl(text, keep_blank_values=True)
         query = dict(pairs)
+        if len(query) == len(pairs):
+            return query, {}
         names = [name for name, _ in pairs]
     else:
         query = {}
-        names = []
+        count = 0
         for pair in text.split("&"):
             if pair:
                 name, _, value = pair.partition("=")
                 query[name] = value
-                names.append(name)
-    if len(query) == len(names):
-        return query, {}
+                count += 1
+        if len(query) == count:
+            return query, {}
+        names = [pair.partition("=")[0] for pair in text.split("&") if pair]
     counts: dict[str, int] = {}
     for name in names:
         counts[name] = counts.get(name, 0) + 1
@@ -123,10 +126,10 @@ class QueryOnlyRoute(APIRoute):
         async def handler(request: Request) -> Response:
             query, repeated = parse_query(request.scope["query_string"])
             errors: list[dict[str, Any]] = []
-            values = {
-                parameter.name: parameter.validate(query.get(parameter.alias), errors)
-                for parameter in parameters
-            }
+            values: dict[str, Any] = {}
+            # A plain loop: on Python 3.11 a comprehension is a function call of its own.
+            for parameter in parameters:
+                values[parameter.name] = parameter.validate(query.get(parameter.alias), errors)
             if repeated:
                 # FastAPI would take the last value: ?fahrenheit=1&fahrenheit=212 is
                 # ambiguous, so it is refused (see module doc).

@@ -168,8 +168,39 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--levels", type=int, nargs="+", default=list(LEVELS), help="connections per level"
     )
     parser.add_argument("--bomb-repeat", type=int, default=20, help="requests per error bomb")
+    parser.add_argument(
+        "--url",
+        help="measure a server already running (e.g. the image under docker run --cpus 0.5 "
+        "--memory 128m) instead of starting one; with --pid for its memory and CPU",
+    )
+    parser.add_argument("--pid", type=int, help="host pid of the --url server (docker inspect)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     return parser.parse_args(argv)
+
+
+def measure(
+    args: argparse.Namespace, base: str, port: int, pid: int
+) -> tuple[list[dict[str, float]], dict[str, dict[str, float]]]:
+    """Warm up, then every level, then the error bombs; prints a line per level."""
+    url = base + "/convert?fahrenheit=98.6"
+    subprocess.run(pinned("1", ["wrk", "-t1", "-c32", "-d3s", url]), check=True,
+                   capture_output=True)  # warm-up  # fmt: skip
+    print(
+        f"{'conns':>6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'503 %':>7} {'errors':>7} "
+        f"{'slowest probe ms':>17} {'failed':>7} {'peak RSS MiB':>13}"
+    )
+    levels = []
+    for connections in args.levels:
+        level = run_level(url, port, pid, connections, args.seconds)
+        levels.append(level)
+        print(
+            f"{connections:>6} {level['requests_per_s']:>9,.0f} {level['p50_ms']:>8.1f} "
+            f"{level['p99_ms']:>8.1f} {level['shed_share'] * 100:>7.1f} "
+            f"{level['socket_errors']:>7.0f} {level['slowest_probe_ms']:>17.1f} "
+            f"{level['failed_probes']:>7.0f} {level['peak_rss_mib']:>13.1f}",
+            flush=True,
+        )
+    return levels, error_bombs(port, pid, args.bomb_repeat)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,29 +210,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if shutil.which(tool) is None:
             print(f"overload: {tool} not found; apt-get install wrk iproute2")
             return 2
-    port = free_port()
-    command = [sys.executable, "-m", "app", "--port", str(port), "--shutdown-delay", "0"]
-    with serve(command, "/readyz", port) as base:
-        pid = _server_pid(port)
-        url = base + "/convert?fahrenheit=98.6"
-        print(
-            f"{'conns':>6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'503 %':>7} {'errors':>7} "
-            f"{'slowest probe ms':>17} {'failed':>7} {'peak RSS MiB':>13}"
-        )
-        subprocess.run(pinned("1", ["wrk", "-t1", "-c32", "-d3s", url]), check=True,
-                       capture_output=True)  # warm-up  # fmt: skip
-        levels = []
-        for connections in args.levels:
-            level = run_level(url, port, pid, connections, args.seconds)
-            levels.append(level)
-            print(
-                f"{connections:>6} {level['requests_per_s']:>9,.0f} {level['p50_ms']:>8.1f} "
-                f"{level['p99_ms']:>8.1f} {level['shed_share'] * 100:>7.1f} "
-                f"{level['socket_errors']:>7.0f} {level['slowest_probe_ms']:>17.1f} "
-                f"{level['failed_probes']:>7.0f} {level['peak_rss_mib']:>13.1f}",
-                flush=True,
-            )
-        bombs = error_bombs(port, pid, args.bomb_repeat)
+    if args.url:
+        if args.pid is None:
+            print("overload: --url needs --pid (docker inspect -f '{{.State.Pid}}' NAME)")
+            return 2
+        port = int(args.url.rsplit(":", 1)[1].split("/")[0])
+        levels, bombs = measure(args, args.url.rstrip("/"), port, args.pid)
+    else:
+        port = free_port()
+        command = [sys.executable, "-m", "app", "--port", str(port), "--shutdown-delay", "0"]
+        with serve(command, "/readyz", port) as base:
+            levels, bombs = measure(args, base, port, _server_pid(port))
     print()
     for name, figures in bombs.items():
         print(
