@@ -263,19 +263,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
         reuses its idle keep-alive connections): one waiting for its next request,
         or one that has sent nothing. False when every connection is busy."""
         for connection in self.connections:
-            if (
-                isinstance(connection, GuardedHttpToolsProtocol)
-                and not connection.transport.is_closing()
-                and (
-                    connection._phase == _IDLE
-                    or (connection._phase == _HEAD and connection._head_bytes == 0)
-                )
-            ):
+            if isinstance(connection, GuardedHttpToolsProtocol) and connection.is_idle():
                 connection.transport.close()
                 self.connections.discard(connection)
                 self.governor.count_close("evicted_idle")
                 return True
         return False
+
+    def is_idle(self) -> bool:
+        """Open, and waiting for a next request or silent since it opened."""
+        return not self.transport.is_closing() and (
+            self._phase == _IDLE or (self._phase == _HEAD and self._head_bytes == 0)
+        )
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._refused:
