@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import resource
 import socket
 import time
 from contextlib import suppress
@@ -103,6 +104,10 @@ def send_huge_header(port: int, size: int) -> tuple[int | None, bool]:
 def idle_connections(port: int, count: int) -> list[socket.socket]:
     """Open `count` connections in three idle shapes: nothing, half a request line, half headers."""
     shapes = [b"", b"GET /conv", b"GET /convert?fahrenheit=1 HTTP/1.1\r\nHost: x\r\nX-Slow: "]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < count + 1024:
+        wanted = count + 1024 if hard == resource.RLIM_INFINITY else min(count + 1024, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     sockets = []
     for index in range(count):
         sock = socket.create_connection(("127.0.0.1", port), timeout=30)
