@@ -193,3 +193,25 @@ perf: install ## GET /convert of the app against bare Starlette: wrk rounds + ca
 .PHONY: overload
 overload: install ## the app past capacity: wrk at 32..4096 connections (503 share, probes, RSS), error bombs
 	$(PYTHON) -m bench overload
+
+# --- Local Kubernetes (a test fixture built from upstream source) ----------------------------
+# Binaries are cached outside the repository, keyed by version (scripts/cluster-versions.sh):
+# $(CELSIUSIFY_CLUSTER_CACHE), default /var/cache/celsiusify-cluster. Needs root, Go, gcc,
+# libseccomp-dev and Debian's containernetworking-plugins. See README "Local cluster".
+CLUSTER_KUBECONFIG ?= /var/lib/celsiusify-cluster/admin.kubeconfig
+
+.PHONY: cluster-build
+cluster-build: ## build the local cluster's binaries and images into the cache (only what is absent)
+	bash scripts/cluster-build.sh
+
+.PHONY: cluster-up
+cluster-up: cluster-build ## start the single-node local cluster (host processes); waits for node, DNS, metrics
+	bash scripts/cluster-up.sh
+
+.PHONY: cluster-down
+cluster-down: ## stop the local cluster; remove its processes, mounts, bridge, iptables chains and state
+	bash scripts/cluster-down.sh
+
+.PHONY: cluster-test
+cluster-test: install helm ## the tests marked cluster, against the local cluster (make cluster-up first)
+	KUBECONFIG=$(CLUSTER_KUBECONFIG) HELM=$(abspath $(HELM)) $(PYTHON) -m pytest -m cluster tests/cluster $(PYTEST_ARGS)

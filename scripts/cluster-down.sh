@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Stop the local test cluster and remove everything cluster-up.sh made: its processes (by their
+# pid files; container shims by the cluster's own containerd socket; pod processes by the
+# kubelet's kubepods cgroups), iptables chains (KUBE-*, CNI-*), mounts under its state and run
+# directories (pod volumes, overlay rootfs, network namespaces), the bridge, the cgroups, and
+# the state itself (KEEP_STATE=1 keeps certificates and logs). Safe to run when nothing is up.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/cluster-versions.sh
+source scripts/cluster-versions.sh
+# shellcheck source=scripts/cluster-env.sh
+source scripts/cluster-env.sh
+
+log() { printf '==> %s\n' "$*" >&2; }
+[[ $(id -u) == 0 ]] || {
+    echo "cluster-down: needs root" >&2
+    exit 1
+}
+
+# stop_pid NAME: TERM the process in $RUN_DIR/pids/NAME, KILL it after 10 s.
+stop_pid() {
+    local file=$RUN_DIR/pids/$1 pid i
+    [[ -f $file ]] || return 0
+    pid=$(cat "$file")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+        log "stopped $1 (pid $pid)"
+    fi
+    rm -f "$file"
+}
+
+# Pod processes: every pid in the kubelet's kubepods cgroups (cgroupfs driver).
+kill_pods() {
+    local procs pid
+    procs=$(find /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/unified/kubepods -name cgroup.procs \
+        -exec cat {} + 2>/dev/null | sort -u) || true
+    for pid in $procs; do kill -9 "$pid" 2>/dev/null || true; done
+    [[ -z $procs ]] || log "killed $(wc -w <<<"$procs") pod processes"
+}
+
+# Shims of this cluster's containerd (their command line names its socket).
+kill_shims() {
+    local dir pid
+    for dir in /proc/[0-9]*; do
+        pid=${dir#/proc/}
+        if tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -q -- "-address $CONTAINERD_SOCK"; then
+            kill -9 "$pid" 2>/dev/null && log "killed shim $pid"
+        fi
+    done
+    return 0
+}
+
+stop_pid kubelet
+kill_pods
+kill_shims
+kill_pods
+for name in kube-proxy containerd metrics-server coredns kube-scheduler kube-controller-manager \
+    kube-apiserver etcd; do
+    stop_pid "$name"
+done
+
+# iptables: kube-proxy's own cleanup, then any KUBE-*/CNI-* chain left (kubelet, CNI plugins).
+if [[ -x $K8S_BIN/kube-proxy ]]; then
+    "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
+fi
+clean_iptables() {
+    local cmd=$1 table rule chain
+    for table in filter nat mangle raw; do
+        "$cmd" -t "$table" -S >/dev/null 2>&1 || continue
+        # Rules that jump to our chains or live in them, deleted from built-in chains first.
+        while IFS= read -r rule; do
+            read -ra args <<<"${rule/#-A /-D }"
+            "$cmd" -t "$table" "${args[@]}" 2>/dev/null || true
+        done < <("$cmd" -t "$table" -S | grep -E '^-A [A-Z]+ .*-j (KUBE|CNI)-' | grep -Ev '^-A (KUBE|CNI)-')
+        for chain in $("$cmd" -t "$table" -S | sed -n 's/^-N \(\(KUBE\|CNI\)-[^ ]*\)$/\1/p'); do
+            "$cmd" -t "$table" -F "$chain" 2>/dev/null || true
+        done
+        for chain in $("$cmd" -t "$table" -S | sed -n 's/^-N \(\(KUBE\|CNI\)-[^ ]*\)$/\1/p'); do
+            "$cmd" -t "$table" -X "$chain" 2>/dev/null || log "could not delete $cmd -t $table $chain"
+        done
+    done
+}
+clean_iptables iptables
+command -v ip6tables >/dev/null && clean_iptables ip6tables
+
+# Mounts under the state and run directories, deepest first (pod volumes, rootfs, netns).
+unmount_all() {
+    local mnt
+    while read -r mnt; do
+        umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || log "could not unmount $mnt"
+    done < <(awk -v a="$STATE_DIR" -v b="$RUN_DIR" \
+        'index($5, a) == 1 || index($5, b) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+}
+unmount_all
+unmount_all
+
+# Network devices: veths still on the bridge, then the bridge.
+if ip link show "$BRIDGE" >/dev/null 2>&1; then
+    for dev in $(ip -o link show master "$BRIDGE" | awk -F': ' '{print $2}' | cut -d@ -f1); do
+        ip link del "$dev" 2>/dev/null || true
+    done
+    ip link del "$BRIDGE"
+    log "deleted bridge $BRIDGE"
+fi
+
+# The kubelet's cgroups (every v1 hierarchy and the unified one), deepest first.
+for top in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/unified/kubepods; do
+    [[ -d $top ]] || continue
+    find "$top" -depth -type d -exec rmdir {} \; 2>/dev/null || log "could not remove all of $top"
+done
+
+if awk -v a="$STATE_DIR" -v b="$RUN_DIR" 'index($5, a) == 1 || index($5, b) == 1 {f=1} END {exit !f}' \
+    /proc/self/mountinfo; then
+    log "mounts remain under $STATE_DIR or $RUN_DIR: not deleting them"
+    exit 1
+fi
+rm -rf --one-file-system "$RUN_DIR"
+if [[ ${KEEP_STATE:-0} != 1 ]]; then
+    rm -rf --one-file-system "$STATE_DIR"
+fi
+log "local cluster down"

@@ -1,0 +1,19 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # sourced: the variables are used by the scripts that source it
+# Layout and addresses of the local test cluster (sourced by scripts/cluster-*.sh).
+# Pods and the node address live on the cluster's own bridge; everything else is loopback.
+STATE_DIR=${CELSIUSIFY_CLUSTER_STATE:-/var/lib/celsiusify-cluster}
+RUN_DIR=${CELSIUSIFY_CLUSTER_RUN:-/run/celsiusify-cluster}
+CONTAINERD_SOCK=$RUN_DIR/containerd.sock
+KUBECONFIG_ADMIN=$STATE_DIR/admin.kubeconfig
+CNI_BIN_DIR=${CNI_BIN_DIR:-/usr/lib/cni}
+BRIDGE=celsius0
+NODE_NAME=celsiusify-local
+NODE_IP=10.244.0.1
+POD_CIDR=10.244.0.0/24
+SERVICE_CIDR=10.96.0.0/16
+KUBERNETES_SVC_IP=10.96.0.1
+DNS_SVC_IP=10.96.0.10
+APISERVER_PORT=6443
+ETCD_PORT=2379
+ETCD_PEER_PORT=2380
