@@ -9,12 +9,18 @@ with a CPU Utilization metric cannot compute one while a container has no CPU re
 
 Shared by tests/chart and tests/locust; each rule has a fixture that breaks it in
 tests/test_k8s_rules.py, because a checker that cannot fail is not a check.
+
+`network_policy_allows(policies, source, target, port)` answers what a CNI that enforces
+NetworkPolicy does with one connection (the semantics of networking.k8s.io/v1: a pod selected by a
+policy of a direction is isolated in that direction, and then only what some rule of those
+policies allows gets through, on both the sender's egress and the receiver's ingress side).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -385,6 +391,129 @@ def _check_hpa(objects: Sequence[Obj], hpa: Obj) -> Iterator[str]:
                 )
 
 
+def label_selector_matches(selector: Obj | None, labels: Mapping[str, str]) -> bool:
+    """A LabelSelector where empty ({}) selects everything, as in NetworkPolicy and PDBs."""
+    if selector is None:
+        return False
+    if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+        return True
+    return selector_matches(selector, labels)
+
+
+def _container_port_names(pod: Obj) -> set[str]:
+    return {str(p["name"]) for c in _containers(pod) for p in c.get("ports") or [] if "name" in p}
+
+
+def _check_network_policy(objects: Sequence[Obj], policy: Obj) -> Iterator[str]:
+    """A policy that selects no rendered pod protects nothing (a typo in its selector); a named
+    port that a selected pod does not declare opens nothing on that pod."""
+    spec = policy.get("spec") or {}
+    namespace = policy.get("metadata", {}).get("namespace")
+    selected = []
+    for other in objects:
+        template = pod_template(other)
+        if template is None or other.get("metadata", {}).get("namespace") != namespace:
+            continue
+        if label_selector_matches(spec.get("podSelector"), template[0]):
+            selected.append((other, template[1]))
+    if not selected:
+        yield f"{_ref(policy)}: podSelector {spec.get('podSelector')} selects no rendered pod"
+    for rule in spec.get("ingress") or []:
+        for port in rule.get("ports") or []:
+            name = port.get("port")
+            if not isinstance(name, str):
+                continue
+            if not is_port_name(name):
+                yield f"{_ref(policy)}: port {name!r} is not an IANA service name"
+                continue
+            for other, pod in selected:
+                if name not in _container_port_names(pod):
+                    yield (
+                        f"{_ref(policy)}: ingress port {name!r} names no container port of "
+                        f"{_ref(other)}, so nothing is admitted on it"
+                    )
+
+
+@dataclass(frozen=True)
+class PodEndpoint:
+    """One pod as NetworkPolicy sees it: its namespace (and that namespace's labels; the API
+    server always sets kubernetes.io/metadata.name), its labels and its named container ports."""
+
+    namespace: str
+    labels: Mapping[str, str]
+    ports: Mapping[str, int] = field(default_factory=dict)
+    namespace_labels: Mapping[str, str] | None = None
+
+    def namespace_label_set(self) -> Mapping[str, str]:
+        base = {"kubernetes.io/metadata.name": self.namespace}
+        return {**base, **(self.namespace_labels or {})}
+
+
+def _policy_types(spec: Obj) -> list[str]:
+    """policyTypes as the API server defaults them: Ingress always, Egress if rules exist."""
+    if spec.get("policyTypes"):
+        return list(spec["policyTypes"])
+    return ["Ingress", *(["Egress"] if spec.get("egress") else [])]
+
+
+def _peer_matches(peer: Obj, policy_namespace: str, other: PodEndpoint) -> bool:
+    if "ipBlock" in peer:
+        return False  # CIDRs are for traffic from outside the cluster, not pods
+    namespace_selector, pod_selector = peer.get("namespaceSelector"), peer.get("podSelector")
+    if namespace_selector is None:
+        namespace_ok = other.namespace == policy_namespace
+    else:
+        namespace_ok = label_selector_matches(namespace_selector, other.namespace_label_set())
+    pod_ok = pod_selector is None or label_selector_matches(pod_selector, other.labels)
+    return namespace_ok and pod_ok
+
+
+def _port_matches(rule_port: Obj, port: int, protocol: str, receiver: PodEndpoint) -> bool:
+    if rule_port.get("protocol", "TCP") != protocol:
+        return False
+    wanted = rule_port.get("port")
+    if wanted is None:
+        return True
+    if isinstance(wanted, str):  # named ports are the receiving pod's container port names
+        return receiver.ports.get(wanted) == port
+    return int(wanted) <= port <= int(rule_port.get("endPort", wanted))
+
+
+def _side_allows(
+    policies: Sequence[Obj], direction: str, pod: PodEndpoint, other: PodEndpoint,
+    port: int, protocol: str, receiver: PodEndpoint,
+) -> bool:  # fmt: skip
+    rules_key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    isolated = False
+    for policy in policies:
+        meta, spec = policy.get("metadata") or {}, policy.get("spec") or {}
+        if policy.get("kind") != "NetworkPolicy" or meta.get("namespace") != pod.namespace:
+            continue
+        if direction not in _policy_types(spec):
+            continue
+        if not label_selector_matches(spec.get("podSelector"), pod.labels):
+            continue
+        isolated = True
+        for rule in spec.get(rules_key) or []:
+            peers, ports = rule.get(peers_key), rule.get("ports")
+            if peers and not any(_peer_matches(p, pod.namespace, other) for p in peers):
+                continue
+            if ports and not any(_port_matches(p, port, protocol, receiver) for p in ports):
+                continue
+            return True
+    return not isolated
+
+
+def network_policy_allows(
+    policies: Sequence[Obj], source: PodEndpoint, target: PodEndpoint, port: int,
+    protocol: str = "TCP",
+) -> bool:  # fmt: skip
+    """Whether a connection from source to target's port passes both sides' NetworkPolicies."""
+    egress = _side_allows(policies, "Egress", source, target, port, protocol, target)
+    ingress = _side_allows(policies, "Ingress", target, source, port, protocol, target)
+    return egress and ingress
+
+
 def violations(objects: Sequence[Obj], *, drain_seconds: int = 0) -> list[str]:
     """Every broken rule in these rendered objects, one line each; [] when none.
 
@@ -404,4 +533,6 @@ def violations(objects: Sequence[Obj], *, drain_seconds: int = 0) -> list[str]:
             found += _selected_pods(objects, obj, (obj.get("spec") or {}).get("selector"))
         elif kind == "HorizontalPodAutoscaler":
             found += _check_hpa(objects, obj)
+        elif kind == "NetworkPolicy":
+            found += _check_network_policy(objects, obj)
     return found

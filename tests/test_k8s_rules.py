@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.k8s_rules import is_port_name, parse_quantity, violations
+from tests.k8s_rules import (
+    PodEndpoint,
+    is_port_name,
+    network_policy_allows,
+    parse_quantity,
+    violations,
+)
 
 SELECTOR = {"app.kubernetes.io/name": "demo", "app.kubernetes.io/instance": "r"}
 Objects = list[dict[str, Any]]
@@ -289,3 +295,93 @@ def test_parse_quantity_refuses_nonsense() -> None:
 )  # fmt: skip
 def test_port_names(name: str, valid: bool) -> None:
     assert is_port_name(name) is valid
+
+
+# --- NetworkPolicy ---------------------------------------------------------------------------
+
+
+def policy(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "demo", "namespace": "ns"},
+        "spec": {"podSelector": {"matchLabels": dict(SELECTOR)}, **spec},
+    }  # fmt: skip
+
+
+def in_namespace(objects: Objects, namespace: str) -> Objects:
+    for obj in objects:
+        obj["metadata"]["namespace"] = namespace
+    return objects
+
+
+HTTP_ONLY = {"ingress": [{"from": [{"podSelector": {}}], "ports": [{"port": "http"}]}]}
+
+
+def test_a_valid_network_policy_passes() -> None:
+    assert violations([*in_namespace(release(), "ns"), policy(**HTTP_ONLY)]) == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"podSelector": {"matchLabels": {"app": "other"}}}, "selects no rendered pod"),
+        ({"ingress": [{"ports": [{"port": "metrics"}]}]}, "ingress port 'metrics' names no"),
+        ({"ingress": [{"ports": [{"port": "HTTP"}]}]}, "not an IANA service name"),
+    ],
+)
+def test_network_policy_rules_catch_their_fixture(spec: dict[str, Any], expected: str) -> None:
+    found = violations([*in_namespace(release(), "ns"), policy(**spec)])
+    assert any(expected in line for line in found), found
+
+
+APP = PodEndpoint("ns", dict(SELECTOR), {"http": 8080})
+FRIEND = PodEndpoint("load", {"role": "load"})
+STRANGER = PodEndpoint("load", {"role": "other"})
+NEIGHBOUR = PodEndpoint("ns", {"role": "load"})
+DNS = PodEndpoint("kube-system", {"k8s-app": "kube-dns"})
+KUBE_NAME = "kubernetes.io/metadata.name"
+FROM_FRIEND = {
+    "namespaceSelector": {"matchLabels": {KUBE_NAME: "load"}},
+    "podSelector": {"matchLabels": {"role": "load"}},
+}
+
+
+def test_no_policy_allows_everything() -> None:
+    assert network_policy_allows([], STRANGER, APP, 22)
+
+
+def test_ingress_peer_needs_both_namespace_and_pod() -> None:
+    policies = [policy(ingress=[{"from": [FROM_FRIEND], "ports": [{"port": "http"}]}])]
+    assert network_policy_allows(policies, FRIEND, APP, 8080)
+    assert not network_policy_allows(policies, FRIEND, APP, 8081)
+    assert not network_policy_allows(policies, FRIEND, APP, 8080, "UDP")
+    assert not network_policy_allows(policies, STRANGER, APP, 8080)
+    assert not network_policy_allows(
+        policies, NEIGHBOUR, APP, 8080
+    )  # right labels, wrong namespace
+
+
+def test_pod_selector_alone_means_the_policy_namespace() -> None:
+    policies = [policy(ingress=[{"from": [{"podSelector": {"matchLabels": {"role": "load"}}}]}])]
+    assert network_policy_allows(policies, NEIGHBOUR, APP, 9999)
+    assert not network_policy_allows(policies, FRIEND, APP, 9999)
+
+
+def test_empty_ingress_isolates_and_egress_is_checked_on_the_sender() -> None:
+    deny_in = [policy(policyTypes=["Ingress"], ingress=[])]
+    assert not network_policy_allows(deny_in, FRIEND, APP, 8080)
+    dns_only = [policy(policyTypes=["Egress"], egress=[{
+        "to": [{"namespaceSelector": {"matchLabels": {KUBE_NAME: "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+        "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+    }])]  # fmt: skip
+    assert network_policy_allows(dns_only, APP, DNS, 53, "UDP")
+    assert not network_policy_allows(dns_only, APP, DNS, 443)
+    assert not network_policy_allows(dns_only, APP, FRIEND, 53, "UDP")
+    assert network_policy_allows(dns_only, FRIEND, APP, 8080)  # ingress not isolated
+
+
+def test_port_ranges() -> None:
+    policies = [policy(ingress=[{"ports": [{"port": 8000, "endPort": 8100}]}])]
+    assert network_policy_allows(policies, STRANGER, APP, 8080)
+    assert not network_policy_allows(policies, STRANGER, APP, 8101)

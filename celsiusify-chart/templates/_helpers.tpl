@@ -31,11 +31,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
      release (Deployment, Service, PDB, HPA, topology spread) matches it or adopts it. */}}
 {{- define "celsiusify.testLabels" -}}
 helm.sh/chart: {{ include "celsiusify.chart" . }}
-app.kubernetes.io/name: {{ printf "%s-test" (include "celsiusify.name" . | trunc 58 | trimSuffix "-") }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+{{ include "celsiusify.testSelectorLabels" . }}
 app.kubernetes.io/component: helm-test
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: celsiusify
+{{- end }}
+
+{{/* What picks the `helm test` pod out (its NetworkPolicy, and the app's policy admitting it). */}}
+{{- define "celsiusify.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-test" (include "celsiusify.name" . | trunc 58 | trimSuffix "-") }}
+app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{- define "celsiusify.labels" -}}
@@ -54,8 +59,20 @@ app.kubernetes.io/part-of: celsiusify
 {{- end }}
 {{- end }}
 
+{{/* The image by digest (repository@sha256:…) when image.digest is set: the bytes cannot change
+     under the same reference. By tag otherwise (image.tag, else the chart's appVersion). */}}
 {{- define "celsiusify.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/* Every namespaced object names its namespace, so a rendered manifest applied with
+     `kubectl apply -f` lands where `helm template --namespace` said, not in the default one. */}}
+{{- define "celsiusify.namespace" -}}
+{{- .Release.Namespace }}
 {{- end }}
 
 {{/* In-cluster URL of the Service. */}}
@@ -119,4 +136,34 @@ tolerations:
 {{- if lt (int .Values.shutdown.terminationGracePeriodSeconds) (int $needed) }}
 {{- fail (printf "celsiusify: shutdown.terminationGracePeriodSeconds (%v) must be at least preStopSleepSeconds + processDrainSeconds (%v), or in-flight requests are killed" .Values.shutdown.terminationGracePeriodSeconds $needed) }}
 {{- end }}
+{{- end }}
+
+{{/* NetworkPolicy peer: pods with these labels in the namespace named (empty: the release's). */}}
+{{- define "celsiusify.networkPolicyPeer" -}}
+- namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ .namespace | default .releaseNamespace | quote }}
+  podSelector:
+    {{- if .podLabels }}
+    matchLabels:
+      {{- toYaml .podLabels | nindent 6 }}
+    {{- else }} {}
+    {{- end }}
+{{- end }}
+
+{{/* NetworkPolicy egress rule to the cluster's DNS, UDP and TCP. */}}
+{{- define "celsiusify.dnsEgress" -}}
+- to:
+    {{- include "celsiusify.networkPolicyPeer" (dict "namespace" .Values.networkPolicy.egress.dnsNamespace "podLabels" .Values.networkPolicy.egress.dnsPodLabels "releaseNamespace" .Release.Namespace) | nindent 4 }}
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- end }}
+
+{{/* Prometheus Operator objects: only where the API server serves monitoring.coreos.com/v1,
+     unless forced (helm template, offline GitOps renders). Call with the object's values. */}}
+{{- define "celsiusify.prometheusOperator" -}}
+{{- if and .values.enabled (or .values.force (.root.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) }}true{{ end }}
 {{- end }}
