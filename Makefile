@@ -214,4 +214,4 @@ cluster-down: ## stop the local cluster; remove its processes, mounts, bridge, i
 
 .PHONY: cluster-test
 cluster-test: install helm ## the tests marked cluster, against the local cluster (make cluster-up first)
-	KUBECONFIG=$(CLUSTER_KUBECONFIG) HELM=$(abspath $(HELM)) $(PYTHON) -m pytest -m cluster tests/cluster $(PYTEST_ARGS)
+	CELSIUSIFY_CLUSTER_KUBECONFIG=$(CLUSTER_KUBECONFIG) HELM=$(abspath $(HELM)) $(PYTHON) -m pytest -m cluster tests/cluster $(PYTEST_ARGS)
