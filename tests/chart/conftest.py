@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
 import os
 import shutil
 import subprocess
@@ -9,11 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+import kubernetes_validate
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "celsiusify-chart"
+# Custom resources' schemas, vendored with their source and version (see the README there).
+CRD_SCHEMAS = ROOT / "tests" / "schemas"
 
 Objects = list[dict[str, Any]]
 
@@ -67,3 +74,48 @@ def by_kind(objects: Objects, kind: str) -> list[dict[str, Any]]:
 def one(objects: Objects, kind: str) -> dict[str, Any]:
     (obj,) = by_kind(objects, kind)
     return obj
+
+
+def _refuse_unknown_fields(schema: Any) -> Any:
+    """An openAPIV3Schema as the API server applies it with strict field validation: an object
+    that lists its properties takes no others, unless it preserves unknown fields."""
+    if isinstance(schema, dict):
+        schema = {key: _refuse_unknown_fields(value) for key, value in schema.items()}
+        if (
+            "properties" in schema
+            and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            schema["additionalProperties"] = False
+        return schema
+    if isinstance(schema, list):
+        return [_refuse_unknown_fields(item) for item in schema]
+    return schema
+
+
+@functools.cache
+def crd_schema(api_version: str, kind: str) -> dict[str, Any] | None:
+    """The vendored schema of a custom resource (tests/schemas/<group>/<kind>_<version>.json)."""
+    group, _, version = api_version.rpartition("/")
+    path = CRD_SCHEMAS / group / f"{kind.lower()}_{version}.json"
+    if not group or not path.exists():
+        return None
+    schema: dict[str, Any] = _refuse_unknown_fields(json.loads(path.read_text()))
+    return schema
+
+
+def validate_object(obj: dict[str, Any], kubernetes_version: str) -> None:
+    """Strict validation: a custom resource against its vendored CRD schema, anything else
+    against the official Kubernetes schema of that version (kubernetes-validate)."""
+    schema = crd_schema(obj["apiVersion"], obj["kind"])
+    if schema is None:
+        kubernetes_validate.validate(obj, kubernetes_version, strict=True)
+    else:
+        # OpenAPI v3 schemas are JSON Schema draft 4 with extensions (x-kubernetes-*, ignored
+        # here). The schema itself is not checked against the metaschema: its patterns are Go
+        # regular expressions (RE2), and some use syntax Python's re refuses.
+        error = jsonschema.exceptions.best_match(
+            jsonschema.Draft4Validator(schema).iter_errors(copy.deepcopy(obj))
+        )
+        if error is not None:
+            raise error
