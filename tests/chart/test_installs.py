@@ -69,6 +69,23 @@ INSTALLS: dict[str, list[str]] = {
     "pre-stop-sleep-off": ["template", "celsiusify", str(CHART),
                            "--set", "shutdown.preStopSleepSeconds=0"],
     "tmp-volume": ["template", "celsiusify", str(CHART), "--set", "tmpVolume.enabled=true"],
+    # Issue 14: NetworkPolicy with the Ingress example, monitoring objects, digest, in a namespace.
+    "ingress-with-network-policy": [
+        "template", "celsiusify", str(CHART),
+        "-f", str(CHART / "examples" / "ingress-3-replicas.yaml"),
+        "-f", str(CHART / "examples" / "network-policy.yaml"),
+    ],
+    "tfserving-network-policy-digest": [
+        "template", "celsiusify-tfserving", str(CHART), "-f", "tfserving/values.yaml",
+        "-f", str(CHART / "examples" / "network-policy.yaml"),
+        "--set", "image.digest=sha256:" + "ab" * 32, "--namespace", "load",
+    ],
+    "monitoring-served": [
+        "template", "celsiusify", str(CHART), "--api-versions", "monitoring.coreos.com/v1",
+        "--set", "metrics.serviceMonitor.enabled=true",
+        "--set", "metrics.prometheusRule.enabled=true",
+        "--set", "dashboard.enabled=true", "--namespace", "load",
+    ],
 }  # fmt: skip
 
 
