@@ -61,3 +61,57 @@ def test_image_pushes_only_on_push_events() -> None:
     on = yaml.safe_load(WORKFLOW.read_text())[True]  # YAML 1.1 reads `on` as True
     assert on["push"]["branches"] == ["main"]
     assert on["push"]["tags"]
+
+
+# --- supply chain (issue 14) ---------------------------------------------------------------------
+
+
+def image_steps() -> list[dict[str, object]]:
+    steps: list[dict[str, object]] = yaml.safe_load(WORKFLOW.read_text())["jobs"]["image"]["steps"]
+    return steps
+
+
+def test_image_carries_sbom_and_provenance() -> None:
+    builds = [step for step in image_steps() if "build-push-action" in str(step.get("uses"))]
+    pushed = builds[0]["with"]
+    assert isinstance(pushed, dict)
+    assert pushed["sbom"] is True
+    assert pushed["provenance"] == "mode=max"
+
+
+def test_scan_fails_on_fixable_critical_findings_of_the_built_image() -> None:
+    steps = image_steps()
+    (scan,) = [
+        step for step in steps if str(step.get("uses", "")).startswith("anchore/scan-action@")
+    ]
+    options = scan["with"]
+    assert isinstance(options, dict)
+    assert options["fail-build"] is True
+    assert options["severity-cutoff"] == "critical"
+    assert options["only-fixed"] is True
+    loaded = [
+        step["with"] for step in steps
+        if "build-push-action" in str(step.get("uses")) and isinstance(step["with"], dict)
+        and step["with"].get("load") is True
+    ]  # fmt: skip
+    assert [build["tags"] for build in loaded] == [options["image"]]
+    # The chart is published only after the scan passed.
+    chart_push = next(i for i, step in enumerate(steps) if "helm push" in str(step.get("run")))
+    assert steps.index(scan) < chart_push
+
+
+def test_chart_pushed_to_ghcr_as_oci_on_version_tags_only() -> None:
+    (push,) = [step for step in image_steps() if "helm push" in str(step.get("run"))]
+    assert push["if"] == "startsWith(github.ref, 'refs/tags/v')"
+    assert "oci://ghcr.io/${owner}/charts" in str(push["run"])
+    assert "--password-stdin" in str(push["run"])  # the token never on a command line
+    assert "${{" not in str(push["run"])  # values reach the script through env only
+
+
+def test_pip_audit_covers_both_requirements_files() -> None:
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["lint"]["steps"]
+    (audit,) = [step for step in steps if "pip-audit" in str(step.get("run"))]
+    command = str(audit["run"])
+    assert re.search(r"pip-audit==\d+\.\d+\.\d+", command)  # pinned
+    assert "--requirement requirements.txt" in command
+    assert "--requirement requirements-dev.txt" in command
