@@ -86,6 +86,8 @@ clean_iptables() {
     done
 }
 clean_iptables iptables
+while iptables -D FORWARD -i "$BRIDGE" ! -o "$BRIDGE" -m comment --comment "$EGRESS_COMMENT" -j REJECT \
+    2>/dev/null; do :; done
 command -v ip6tables >/dev/null && clean_iptables ip6tables
 
 # Mounts under the state and run directories, deepest first (pod volumes, rootfs, netns).

@@ -15,5 +15,7 @@ SERVICE_CIDR=10.96.0.0/16
 KUBERNETES_SVC_IP=10.96.0.1
 DNS_SVC_IP=10.96.0.10
 APISERVER_PORT=6443
+# Comment on the iptables rule that keeps pods from reaching past the bridge.
+EGRESS_COMMENT=celsiusify-local-no-egress
 ETCD_PORT=2379
 ETCD_PEER_PORT=2380

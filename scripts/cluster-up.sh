@@ -131,7 +131,14 @@ if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
 fi
 ip addr replace "$NODE_IP/24" dev "$BRIDGE"
 ip link set "$BRIDGE" up
-log "bridge $BRIDGE $NODE_IP/24 (pods $POD_CIDR, services $SERVICE_CIDR)"
+# Service IPs route to the bridge, never to the default gateway: a ClusterIP that kube-proxy has
+# not programmed yet (or no longer has) must fail here, not leave the machine. Pods may reach
+# the node and each other, nothing past the bridge.
+ip route replace "$SERVICE_CIDR" dev "$BRIDGE" src "$NODE_IP"
+iptables -C FORWARD -i "$BRIDGE" ! -o "$BRIDGE" -m comment --comment "$EGRESS_COMMENT" -j REJECT \
+    2>/dev/null ||
+    iptables -I FORWARD 1 -i "$BRIDGE" ! -o "$BRIDGE" -m comment --comment "$EGRESS_COMMENT" -j REJECT
+log "bridge $BRIDGE $NODE_IP/24 (pods $POD_CIDR, services $SERVICE_CIDR routed to it; no egress)"
 
 # --- etcd ---------------------------------------------------------------------------------------
 start etcd "$ETCD_BIN/etcd" --name celsiusify-local --data-dir "$STATE_DIR/etcd" \
@@ -225,7 +232,7 @@ cat >"$STATE_DIR/cni/net.d/10-celsiusify.conflist" <<EOF
   "name": "celsiusify-local",
   "plugins": [
     {
-      "type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": true,
+      "type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false,
       "hairpinMode": true,
       "ipam": {
         "type": "host-local", "dataDir": "$STATE_DIR/cni/ipam",

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -161,3 +163,17 @@ def namespace(kube: Run) -> Iterator[str]:
     assert created.returncode == 0, created.stderr
     yield NAMESPACE
     kube("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", timeout=180)
+
+
+def wait_until_programmed(url: str, timeout: float = 60) -> None:
+    """helm --wait returns when the pods are Ready; kube-proxy programs a new Service's rules a
+    moment later (measured here: up to a few seconds). Wait for the first answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                pass
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"{url} never answered"
+            time.sleep(0.2)

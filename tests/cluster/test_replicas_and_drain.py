@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cluster.conftest import CHART, Run
+from tests.cluster.conftest import CHART, Run, wait_until_programmed
 
 pytestmark = pytest.mark.cluster
 
@@ -28,13 +28,15 @@ def release(helm: Run, kube: Run, namespace: str, api_image: str) -> Iterator[st
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
     out = kube("get", "service", RELEASE, "-n", namespace, "-o", "jsonpath={.spec.clusterIP}")
-    yield f"http://{out.stdout.strip()}/convert?fahrenheit=212"
+    url = f"http://{out.stdout.strip()}/convert?fahrenheit=212"
+    wait_until_programmed(url)
+    yield url
     helm("uninstall", RELEASE, "--namespace", namespace, "--wait", "--timeout", "120s")
 
 
-def identifier(url: str) -> str:
+def identifier(url: str, timeout: float = 5) -> str:
     # urllib opens a new connection per request: each one may reach another pod.
-    with urllib.request.urlopen(url, timeout=5) as response:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         return str(json.loads(response.read())["app_identifier"])
 
 
