@@ -1,0 +1,96 @@
+"""The chart's HPA under Locust load on the local cluster: `bench run --kube-hpa` drives a step
+load at the Service and records replicas.csv; the Deployment goes above one replica within a
+bound, and back to one after the load (test values shorten the scale-down window).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.conftest import CHART, KUBECONFIG, ROOT, Run, wait_until_programmed
+
+pytestmark = pytest.mark.cluster
+
+RELEASE = "celsiusify-hpa"
+SCALE_UP_BOUND_SECONDS = 120  # metrics-server resolution 15 s + HPA sync 5 s + pod start
+SCALE_DOWN_BOUND_SECONDS = 180
+
+
+@pytest.fixture(scope="module")
+def release(helm: Run, kube: Run, namespace: str, api_image: str) -> Iterator[str]:
+    installed = helm(
+        "upgrade", "-i", RELEASE, str(CHART), "--namespace", namespace, "--wait",
+        "--timeout", "300s", "--set", "autoscaling.maxReplicas=3",
+        "--set", "autoscaling.behavior.scaleDown.stabilizationWindowSeconds=15",
+        # --set on a list element replaces the whole list: give the policy all its fields.
+        "--set", "autoscaling.behavior.scaleDown.policies[0].type=Percent",
+        "--set", "autoscaling.behavior.scaleDown.policies[0].value=100",
+        "--set", "autoscaling.behavior.scaleDown.policies[0].periodSeconds=15",
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    ip = kube("get", "service", RELEASE, "-n", namespace, "-o", "jsonpath={.spec.clusterIP}")
+    url = f"http://{ip.stdout.strip()}"
+    wait_until_programmed(f"{url}/readyz")
+    yield url
+    helm("uninstall", RELEASE, "--namespace", namespace, "--wait", "--timeout", "120s")
+
+
+def hpa_status(kube: Run, namespace: str) -> dict[str, object]:
+    out = kube("get", "hpa", RELEASE, "-n", namespace, "-o", "json")
+    return dict(json.loads(out.stdout).get("status", {}))
+
+
+def test_hpa_scales_up_under_load_and_back_down(
+    release: str, kube: Run, kubectl: str, namespace: str, tmp_path: Path
+) -> None:
+    # The HPA must be reading CPU before the load starts, or the bound measures metrics warm-up.
+    deadline = time.monotonic() + 120
+    while not hpa_status(kube, namespace).get("currentMetrics"):
+        assert time.monotonic() < deadline, "the HPA never got a CPU metric"
+        time.sleep(3)
+    # bench.hpa runs `kubectl get hpa NAME`: a kubeconfig whose context names the namespace.
+    config = tmp_path / "kubeconfig"
+    config.write_text(Path(KUBECONFIG).read_text())
+    env = {**os.environ, "KUBECONFIG": str(config)}
+    env["PATH"] = f"{Path(kubectl).parent}{os.pathsep}{env['PATH']}"
+    subprocess.run(
+        [kubectl, "config", "set-context", "--current", "--namespace", namespace],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    run_dir = tmp_path / "run"
+    started = time.time()
+    bench = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--url", release, "--target", "celsiusify-cluster",
+         "--kube-hpa", RELEASE, "--hpa-interval", "2", "--start-users", "8", "--step-users", "8",
+         "--step-seconds", "30", "--max-users", "24", "--run-dir", str(run_dir)],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=400, check=False,
+    )  # fmt: skip
+    assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr[-3000:]
+    with (run_dir / "replicas.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows, "replicas.csv is empty"
+    above = [r for r in rows if int(r.get("desired_replicas") or 0) > 1]
+    if not above:
+        events = kube("get", "events", "-n", namespace, "--sort-by=.lastTimestamp").stdout
+        table = "\n".join(",".join(str(v) for v in r.values()) for r in rows)
+        pytest.fail(f"the HPA never asked for more than one replica:\n{table}\n{events[-4000:]}")
+    first = float(above[0]["timestamp"]) - started
+    peak = max(int(r.get("ready_replicas") or 0) for r in rows)
+    print(f"HPA asked for >1 replica {first:.0f}s after the load started; ready peak {peak}")
+    assert first < SCALE_UP_BOUND_SECONDS
+    assert peak > 1
+    # After the load: back to one replica.
+    load_end = time.monotonic()
+    while int(str(hpa_status(kube, namespace).get("desiredReplicas", 0))) > 1:
+        assert time.monotonic() - load_end < SCALE_DOWN_BOUND_SECONDS, hpa_status(kube, namespace)
+        time.sleep(3)
+    print(f"HPA back to one replica {time.monotonic() - load_end:.0f}s after the load")
