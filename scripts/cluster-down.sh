@@ -48,7 +48,7 @@ kill_shims() {
     local dir pid
     for dir in /proc/[0-9]*; do
         pid=${dir#/proc/}
-        if tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -q -- "-address $CONTAINERD_SOCK"; then
+        if { tr '\0' ' ' <"$dir/cmdline"; } 2>/dev/null | grep -q -- "-address $CONTAINERD_SOCK"; then
             kill -9 "$pid" 2>/dev/null && log "killed shim $pid"
         fi
     done
@@ -69,14 +69,16 @@ if [[ -x $K8S_BIN/kube-proxy ]]; then
     "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
 fi
 clean_iptables() {
-    local cmd=$1 table rule chain
+    local cmd=$1 table builtin num chain
     for table in filter nat mangle raw; do
         "$cmd" -t "$table" -S >/dev/null 2>&1 || continue
-        # Rules that jump to our chains or live in them, deleted from built-in chains first.
-        while IFS= read -r rule; do
-            read -ra args <<<"${rule/#-A /-D }"
-            "$cmd" -t "$table" "${args[@]}" 2>/dev/null || true
-        done < <("$cmd" -t "$table" -S | grep -E '^-A [A-Z]+ .*-j (KUBE|CNI)-' | grep -Ev '^-A (KUBE|CNI)-')
+        # Jumps from the built-in chains to ours, by rule number (highest first).
+        for builtin in PREROUTING INPUT FORWARD OUTPUT POSTROUTING; do
+            for num in $("$cmd" -t "$table" -L "$builtin" -n --line-numbers 2>/dev/null |
+                awk '$2 ~ /^(KUBE|CNI)-/ { print $1 }' | sort -rn); do
+                "$cmd" -t "$table" -D "$builtin" "$num"
+            done
+        done
         for chain in $("$cmd" -t "$table" -S | sed -n 's/^-N \(\(KUBE\|CNI\)-[^ ]*\)$/\1/p'); do
             "$cmd" -t "$table" -F "$chain" 2>/dev/null || true
         done

@@ -6,6 +6,7 @@ One release per module (fixture `release`), in a namespace of the tests' own, un
 from __future__ import annotations
 
 import json
+import os
 import socket
 import struct
 import subprocess
@@ -113,7 +114,7 @@ def test_notes_port_forward_command_works(
         [kubectl, "port-forward", "--namespace", namespace, f"service/{RELEASE}", f"{port}:80"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={"KUBECONFIG": KUBECONFIG},
+        env={**os.environ, "KUBECONFIG": KUBECONFIG},
     )
     try:
         deadline = time.monotonic() + 30
