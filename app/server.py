@@ -193,8 +193,6 @@ def build_server(args: argparse.Namespace, application: FastAPI | None = None) -
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
         timeout_graceful_shutdown=args.timeout_graceful_shutdown or None,
-        # The protocol closes idle connections itself (one sweep a second).
-        timeout_keep_alive=int(settings.keep_alive_timeout_seconds) or 1,
         access_log=settings.access_log,
         log_config=None,
         server_header=False,

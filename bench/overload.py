@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from bench.perf import free_port, pinned, serve
@@ -48,14 +49,16 @@ def error_bomb_bodies() -> dict[str, bytes]:
     }
 
 
-def _rss_bytes(pid: int) -> int:
+def rss_bytes(pid: int) -> int:
+    """Resident set size of a running process (Linux /proc); RuntimeError when it has none."""
     for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
-    return 0
+    raise RuntimeError(f"no VmRSS for {pid}: the process has exited")
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -89,7 +92,9 @@ class Watcher(threading.Thread):
         # kernel's SYN retransmits (1 s, 3 s), which plain uvicorn shows as well.
         self.stop.wait(SETTLE_SECONDS)
         while not self.stop.is_set():
-            self.peak_rss = max(self.peak_rss, _rss_bytes(self.pid))
+            # When the server has gone away the probe below records the failure.
+            with suppress(OSError, RuntimeError):
+                self.peak_rss = max(self.peak_rss, rss_bytes(self.pid))
             start = time.monotonic()
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
@@ -144,7 +149,7 @@ def error_bombs(port: int, pid: int, repeat: int) -> dict[str, dict[str, float]]
             f"POST /convert HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         ).encode()
-        before = _cpu_seconds(pid)
+        before = cpu_seconds(pid)
         size = 0
         for _ in range(repeat):
             with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
@@ -155,7 +160,7 @@ def error_bombs(port: int, pid: int, repeat: int) -> dict[str, dict[str, float]]
             size = len(answer.partition(b"\r\n\r\n")[2])
             if not answer.startswith(b"HTTP/1.1 422"):
                 raise RuntimeError(f"{name}: expected 422, got {answer[:40]!r}")
-        cpu_ms = (_cpu_seconds(pid) - before) / repeat * 1000
+        cpu_ms = (cpu_seconds(pid) - before) / repeat * 1000
         figures[name] = {"body_bytes": len(body), "server_cpu_ms": cpu_ms, "answer_bytes": size}
     return figures
 

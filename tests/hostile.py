@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import resource
 import socket
 import time
 from contextlib import suppress
-from pathlib import Path
 
 from bench import overload
 
@@ -134,15 +132,4 @@ def closed_by_server(sock: socket.socket, within: float) -> bool:
     return False
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident set size of a process (Linux /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS for {pid}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+rss_bytes = overload.rss_bytes
