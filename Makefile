@@ -31,11 +31,13 @@ run: install ## serve the API on http://$(HOST):$(PORT) (one uvicorn process)
 	$(PYTHON) -m app --host $(HOST) --port $(PORT)
 
 .PHONY: lint
-lint: install ## ruff, pylint (10/10) and mypy --strict
+lint: install ## ruff, pylint (10/10), mypy --strict, and shellcheck on .ci/run and scripts/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pylint --fail-under=10 app bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict scripts/ci_summary.py
+	$(VENV)/bin/shellcheck .ci/run scripts/*.sh
 
 .PHONY: test
 test: install helm ## the whole test suite (Docker and TensorFlow tests run where available)

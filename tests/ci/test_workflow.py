@@ -115,3 +115,19 @@ def test_pip_audit_covers_both_requirements_files() -> None:
     assert re.search(r"pip-audit==\d+\.\d+\.\d+", command)  # pinned
     assert "--requirement requirements.txt" in command
     assert "--requirement requirements-dev.txt" in command
+
+
+def test_every_job_has_a_timeout_and_one_python_version() -> None:
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    for name, job in jobs.items():
+        assert isinstance(job.get("timeout-minutes"), int), name
+        assert 0 < job["timeout-minutes"] <= 60, name
+        for step in job["steps"]:
+            if str(step.get("uses", "")).startswith("actions/setup-python@"):
+                assert step["with"] == {"python-version-file": ".python-version"}, name
+    # The one place, and it agrees with the project's own metadata and image.
+    version = (ROOT / ".python-version").read_text().strip()
+    assert re.search(
+        rf'requires-python = ">={re.escape(version)}"', (ROOT / "pyproject.toml").read_text()
+    )
+    assert f"python:{version}." in (ROOT / "Dockerfile").read_text()
