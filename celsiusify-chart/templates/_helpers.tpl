@@ -110,11 +110,58 @@ tolerations:
 {{- end }}
 {{- end }}
 
-{{/* Container args: each string goes through tpl, so "{{ .Values.containerPort }}" in the
-     server's flags follows the one containerPort value that the port and probes use. */}}
+{{/* Container args, one list item per flag, built from values as ingress-nginx's _params.tpl
+     builds its controller's. Explicit .Values.args (another server: tfserving/values.yaml) replace
+     them whole, each string through tpl ("{{ .Values.containerPort }}"), and server.* is unused.
+     Otherwise the app's own flags (`python -m app --help`): --port from containerPort, the
+     shutdown timings from server.*, then server.extraArgs in key order: true renders a bare
+     --flag, false or null leaves it out, anything else renders --flag=value. */}}
 {{- define "celsiusify.args" -}}
+{{- if .Values.args }}
 {{- range .Values.args }}
 - {{ tpl (toString .) $ | quote }}
+{{- end }}
+{{- else }}
+{{- $server := .Values.server }}
+{{- /* Flags values own, and the key that sets each: the chart derives other objects from them
+       (the container port from containerPort; the drain the grace period must cover from the
+       shutdown timings), so server.extraArgs may not set them a second time. */}}
+{{- $managed := dict "host" "server.host" "port" "containerPort" "shutdown-delay" "server.shutdownDelaySeconds" "timeout-graceful-shutdown" "server.timeoutGracefulShutdownSeconds" }}
+- "python"
+- "-m"
+- "app"
+- {{ printf "--host=%v" $server.host | quote }}
+- {{ printf "--port=%v" .Values.containerPort | quote }}
+- {{ printf "--shutdown-delay=%v" $server.shutdownDelaySeconds | quote }}
+- {{ printf "--timeout-graceful-shutdown=%v" $server.timeoutGracefulShutdownSeconds | quote }}
+{{- range $flag, $value := $server.extraArgs }}
+{{- if hasKey $managed $flag }}
+{{- fail (printf "celsiusify: server.extraArgs.%s repeats a flag the chart renders from values: set %s instead" $flag (get $managed $flag)) }}
+{{- end }}
+{{- if kindIs "bool" $value }}
+{{- if $value }}
+- {{ printf "--%s" $flag | quote }}
+{{- end }}
+{{- else if not (kindIs "invalid" $value) }}
+- {{ printf "--%s=%v" $flag $value | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Seconds the main process needs after SIGTERM. With the app's flags (args empty) it follows
+     from them: the readiness delay (rounded up) plus the graceful timeout, so changing either
+     moves the check below. shutdown.processDrainSeconds, when set, is for another server's
+     explicit args (TF Serving: 1); with the app's flags it may only add room, never claim less. */}}
+{{- define "celsiusify.processDrainSeconds" -}}
+{{- $derived := add (ceil .Values.server.shutdownDelaySeconds) .Values.server.timeoutGracefulShutdownSeconds }}
+{{- $set := .Values.shutdown.processDrainSeconds }}
+{{- if kindIs "invalid" $set }}
+{{- $derived }}
+{{- else if and (not .Values.args) (lt (int $set) (int $derived)) }}
+{{- fail (printf "celsiusify: shutdown.processDrainSeconds (%v) is less than the app's own drain, server.shutdownDelaySeconds rounded up + server.timeoutGracefulShutdownSeconds (%v): leave it null and the chart derives it" $set $derived) }}
+{{- else }}
+{{- $set }}
 {{- end }}
 {{- end }}
 
@@ -132,9 +179,9 @@ tolerations:
 {{- fail "celsiusify: autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
 {{- end }}
 {{- end }}
-{{- $needed := add .Values.shutdown.preStopSleepSeconds .Values.shutdown.processDrainSeconds }}
+{{- $needed := add .Values.shutdown.preStopSleepSeconds (include "celsiusify.processDrainSeconds" .) }}
 {{- if lt (int .Values.shutdown.terminationGracePeriodSeconds) (int $needed) }}
-{{- fail (printf "celsiusify: shutdown.terminationGracePeriodSeconds (%v) must be at least preStopSleepSeconds + processDrainSeconds (%v), or in-flight requests are killed" .Values.shutdown.terminationGracePeriodSeconds $needed) }}
+{{- fail (printf "celsiusify: shutdown.terminationGracePeriodSeconds (%v) must be at least preStopSleepSeconds + the process's drain (%v), or in-flight requests are killed" .Values.shutdown.terminationGracePeriodSeconds $needed) }}
 {{- end }}
 {{- end }}
 

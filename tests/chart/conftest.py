@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
 import functools
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -16,6 +18,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+
+from app.server import parse_args
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "celsiusify-chart"
@@ -47,11 +51,12 @@ def run_helm(helm: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="session")
 def render(helm: str) -> Callable[..., Objects]:
-    """Render the chart with values files and --set pairs; fail with helm's stderr."""
+    """Render the chart with values files and --set (--set-json) pairs; fail with helm's stderr."""
 
     def _render(
         *values_files: str,
         sets: tuple[str, ...] = (),
+        json_sets: tuple[str, ...] = (),
         release: str = "demo",
         namespace: str = "bench",
     ) -> Objects:
@@ -60,6 +65,8 @@ def render(helm: str) -> Callable[..., Objects]:
             args += ["-f", str(ROOT / values_file)]
         for pair in sets:
             args += ["--set", pair]
+        for pair in json_sets:
+            args += ["--set-json", pair]
         result = run_helm(helm, *args)
         assert result.returncode == 0, result.stderr
         return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
@@ -119,3 +126,24 @@ def validate_object(obj: dict[str, Any], kubernetes_version: str) -> None:
         )
         if error is not None:
             raise error
+
+
+APP = ["python", "-m", "app"]
+
+
+def app_flags(container: dict[str, Any]) -> argparse.Namespace | None:
+    """The server options the container starts the app with, read by the app's own parser (so
+    `--port 8080` and `--port=8080` are the same); None when it runs another program."""
+    args = container.get("args") or []
+    if args[:3] != APP:
+        return None
+    return parse_args(args[3:])
+
+
+def drain_seconds(container: dict[str, Any], values: dict[str, Any]) -> int:
+    """How long the container's process needs after SIGTERM: the app's drain from the flags it
+    runs with, else shutdown.processDrainSeconds of the values it was rendered with."""
+    flags = app_flags(container)
+    if flags is None:
+        return int(values["shutdown"]["processDrainSeconds"])
+    return math.ceil(flags.shutdown_delay) + flags.timeout_graceful_shutdown

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from app import __version__
-from tests.chart.conftest import CHART, Objects, by_kind, one, run_helm
+from tests.chart.conftest import CHART, Objects, app_flags, by_kind, one, run_helm
 
 pytestmark = pytest.mark.helm
 
@@ -121,9 +121,10 @@ def test_shutdown_is_consistent_with_the_app_drain(render: Callable[..., Objects
     pod = one(objects, "Deployment")["spec"]["template"]["spec"]
     main = container(objects)
     pre_stop = main["lifecycle"]["preStop"]["sleep"]["seconds"]
-    args = main["args"]
-    drain = int(args[args.index("--shutdown-delay") + 1])
-    graceful = int(args[args.index("--timeout-graceful-shutdown") + 1])
+    flags = app_flags(main)
+    assert flags is not None
+    drain = flags.shutdown_delay
+    graceful = flags.timeout_graceful_shutdown
     assert pod["terminationGracePeriodSeconds"] >= pre_stop + drain + graceful
     spread = pod["topologySpreadConstraints"][0]
     assert spread["topologyKey"] == "kubernetes.io/hostname"
@@ -180,6 +181,14 @@ def test_names_are_release_scoped(render: Callable[..., Objects]) -> None:
         (("shutdown.terminationGracePeriodSeconds=5",), "terminationGracePeriodSeconds"),
         (("unknownKey=1",), "unknownKey"),
         (("probes.readiness.path=readyz",), "pattern"),
+        (("server.shutdownDelaySeconds=-1",), "/server/shutdownDelaySeconds"),
+        (("server.shutdownDelaySeconds=soon",), "/server/shutdownDelaySeconds"),
+        (("server.timeoutGracefulShutdownSeconds=2.5",), "/server/timeoutGracefulShutdownSeconds"),
+        (("server.host=--port=1",), "/server/host"),
+        (("server.extraArgs.--log-level=debug",), "'--log-level' does not match pattern"),
+        (("server.extraArgs.workers[0]=2",), "/server/extraArgs/workers"),
+        (("server.gracefulTimeout=5",), "'gracefulTimeout' not allowed"),
+        (("shutdown.processDrainSeconds=soon",), "/shutdown/processDrainSeconds"),
     ],
 )
 def test_bad_values_are_refused_clearly(helm: str, sets: tuple[str, ...], message: str) -> None:
