@@ -71,6 +71,10 @@ chart-check: install helm ## helm lint --strict, render the values matrix, valid
 	$(VENV)/bin/checkov --directory build/checkov --framework kubernetes --skip-download --compact --quiet
 	HELM=$(HELM) $(PYTHON) -m pytest -q tests/chart
 
+.PHONY: chart-docs
+chart-docs: install ## regenerate celsiusify-chart/README.md's values table from values.yaml's `# --` comments
+	$(PYTHON) scripts/chart_docs.py --write
+
 .PHONY: chart-template
 chart-template: helm ## print the rendered chart with default values
 	$(HELM) template celsiusify $(CHART)
