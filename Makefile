@@ -36,7 +36,7 @@ lint: install ## ruff, pylint (10/10), mypy --strict, and shellcheck on .ci/run 
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pylint --fail-under=10 app bench
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy --strict scripts/ci_summary.py
+	$(VENV)/bin/mypy --strict scripts/ci_summary.py scripts/chart_docs.py
 	$(VENV)/bin/shellcheck .ci/run scripts/*.sh
 
 .PHONY: test
