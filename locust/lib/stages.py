@@ -1,14 +1,10 @@
 """Step-load arithmetic, free of Locust (so it is testable without gevent).
 
-Environment variables: STEP_START_USERS (default 4), STEP_USERS (4),
-STEP_SECONDS (20), STEP_MAX_USERS (40), STEP_SPAWN_RATE (users/s when
-stepping; default: the larger of the first and the step's user counts, so each
-step is reached within a second).
+The numbers come from the --step-* options (STEP_* variables, see lib/options.py).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 
@@ -37,19 +33,6 @@ def step_stages(
         stages.append(Stage(users, end, spawn_rate or float(max(step_users, start_users))))
         users += step_users
     return stages
-
-
-def stages_from_environment(environ: dict[str, str] | None = None) -> list[Stage]:
-    """step_stages() with the STEP_* environment variables (see module doc)."""
-    env = os.environ if environ is None else environ
-    rate = env.get("STEP_SPAWN_RATE")
-    return step_stages(
-        int(env.get("STEP_START_USERS", "4")),
-        int(env.get("STEP_USERS", "4")),
-        float(env.get("STEP_SECONDS", "20")),
-        int(env.get("STEP_MAX_USERS", "40")),
-        float(rate) if rate else None,
-    )
 
 
 def shape_tick(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+from types import SimpleNamespace
 
 import pytest
 from lib.checks import (
@@ -20,7 +21,8 @@ from lib.checks import (
     random_fahrenheit,
     tfserving_body,
 )
-from lib.stages import Stage, shape_tick, stages_from_environment, step_stages
+from lib.options import LoadOptions
+from lib.stages import Stage, shape_tick, step_stages
 
 from app.conversion import convert
 
@@ -136,12 +138,14 @@ def test_step_stages_refuses_nonsense(start: int, step: int, seconds: float, max
         step_stages(start, step, seconds, maximum)
 
 
-def test_stages_from_environment() -> None:
-    env = {"STEP_START_USERS": "10", "STEP_USERS": "5", "STEP_SECONDS": "3", "STEP_MAX_USERS": "20"}
-    assert [(s.users, s.end_second) for s in stages_from_environment(env)] == [
+def test_stages_from_options() -> None:
+    """As Locust's parser hands them over; the web UI gives back strings for some."""
+    options = SimpleNamespace(step_start_users=10, step_users=5, step_seconds=3.0,
+                              step_max_users="20", step_spawn_rate="")  # fmt: skip
+    assert [(s.users, s.end_second) for s in LoadOptions.of(options).stages()] == [
         (10, 3.0), (15, 6.0), (20, 9.0)
     ]  # fmt: skip
-    assert stages_from_environment({})[-1] == Stage(40, 200.0, 4.0)
+    assert LoadOptions.of(None).stages()[-1] == Stage(40, 200.0, 4.0)
 
 
 def test_shape_tick_follows_the_stages() -> None:

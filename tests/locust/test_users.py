@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -18,10 +19,13 @@ pytestmark = pytest.mark.locust
 RUNNER = Path(__file__).with_name("library_run.py")
 
 
-def run_users(host: str, user_class: str, seconds: float = 3, users: int = 4) -> dict[str, object]:
+def run_users(
+    host: str, user_class: str, seconds: float = 3, users: int = 4, *options: str
+) -> dict[str, object]:
     """Locust's statistics as JSON, plus "log": what the run wrote to stderr."""
     result = subprocess.run(
-        [sys.executable, str(RUNNER), host, user_class, str(seconds), str(users)],
+        [sys.executable, str(RUNNER), host, user_class, str(seconds), str(users), *options],
+        env={**os.environ, "LOAD_TARGET": "all"},
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
