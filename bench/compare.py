@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import headline
+from bench import headline, tables
 from bench.capacity import BenchDataError
 from bench.results import load_run
 
@@ -38,13 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     print(headline.lead(rows))
     print()
-    print(
-        "\n".join(
-            headline.text_table(
-                headline.HEADLINE_HEADER, [headline.headline_cells(row) for row in rows]
-            )
-        )
-    )
+    print("\n".join(tables.text(headline.headline_table(rows))))
     print()
     for row in rows:
         print(f"{row.target} ({row.run}):")

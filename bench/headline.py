@@ -1,7 +1,8 @@
 """The answer of a report: one headline row per run, the verdict sentence, and the tables.
 
 Pure functions over loaded runs (bench.results.Run). The PDF, the HTML, summary.md and
-`bench compare` all print these same rows and the same sentence, so they cannot disagree.
+`bench compare` all print these same tables (headline_table, how_table) and the same sentence,
+so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench import tables
 from bench.results import Run
+from bench.tables import Table
 
 HEADLINE_HEADER = [
     "target", "capacity at the SLO", "req/s per allotted CPU", "req/s per CPU-second used",
@@ -231,35 +234,33 @@ def how_cells(row: Headline) -> list[str]:
     return [row.target, *(row.how.get(column, "") for column in HOW_HEADER[1:])]
 
 
+def headline_table(rows: Sequence[Headline]) -> Table:
+    """Page 1's headline table, one row per run."""
+    return Table(
+        "Headline", HEADLINE_HEADER, [headline_cells(row) for row in rows], numeric={2, 3},
+        widths=[0.2, 0.19, 0.1, 0.11, 0.1, 0.08, 0.22], fontsize=10,
+    )  # fmt: skip
+
+
+def how_table(rows: Sequence[Headline]) -> Table:
+    """Page 1's table of where and how each run was made."""
+    return Table(
+        "Where and how each run was made", HOW_HEADER, [how_cells(row) for row in rows],
+        widths=[0.12, 0.15, 0.14, 0.14, 0.13, 0.09, 0.23], fontsize=8,
+    )  # fmt: skip
+
+
 def markdown(rows: Sequence[Headline]) -> list[str]:
     """summary.md's lines: the verdict, the headline table, where and how each run was made."""
-
-    def table(header: Sequence[str], cells: Sequence[Sequence[str]]) -> list[str]:
-        escape = [[cell.replace("|", "\\|") for cell in line] for line in cells]
-        return [
-            "| " + " | ".join(header) + " |",
-            "|" + "---|" * len(header),
-            *("| " + " | ".join(line) + " |" for line in escape),
-        ]
-
     lines = ["# Benchmark summary", ""]
     sentence = lead(rows)
     if sentence:
         lines += [f"**{sentence}**", ""]
-    lines += table(HEADLINE_HEADER, [headline_cells(row) for row in rows])
-    lines += ["", "## Where and how each run was made", ""]
-    lines += table(HOW_HEADER, [how_cells(row) for row in rows])
+    lines += tables.markdown(headline_table(rows))
+    how = how_table(rows)
+    lines += ["", f"## {how.caption}", ""]
+    lines += tables.markdown(how)
     return lines
-
-
-def text_table(header: Sequence[str], cells: Sequence[Sequence[str]]) -> list[str]:
-    """A plain fixed-width table for the terminal."""
-    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
-
-    return [line(header), "  ".join("-" * width for width in widths), *map(line, cells)]
 
 
 def lead(rows: Sequence[Headline]) -> str:

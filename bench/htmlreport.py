@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+from bench.tables import Table
+
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
        max-width: 80rem; padding: 0 1rem; color: #1a1a1a; line-height: 1.4; }
@@ -24,16 +26,6 @@ caption { text-align: left; font-weight: 600; padding-bottom: .3rem; }
 img { max-width: 100%; border: 1px solid #ddd; } section { margin-top: 2.5rem; }
 .note { color: #444; font-size: .92rem; }
 """
-
-
-@dataclass
-class Table:
-    """A captioned table of strings."""
-
-    caption: str
-    header: list[str]
-    rows: list[list[str]]
-    numeric: set[int] = field(default_factory=set)  # column indexes aligned right
 
 
 @dataclass

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 
-from bench.perf import free_port, pinned, serve
+from bench.procs import free_port, pinned, serve
 
 LEVELS = (32, 256, 1024, 4096)
 SETTLE_SECONDS = 1.0
@@ -115,7 +115,7 @@ def run_level(url: str, port: int, pid: int, connections: int, seconds: int) -> 
     watcher.start()
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     output = subprocess.run(
-        pinned("1", [*command, url]), check=True, capture_output=True, text=True
+        pinned([1], [*command, url]), check=True, capture_output=True, text=True
     ).stdout
     watcher.stop.set()
     watcher.join()
@@ -188,7 +188,7 @@ def measure(
 ) -> tuple[list[dict[str, float]], dict[str, dict[str, float]]]:
     """Warm up, then every level, then the error bombs; prints a line per level."""
     url = base + "/convert?fahrenheit=98.6"
-    subprocess.run(pinned("1", ["wrk", "-t1", "-c32", "-d3s", url]), check=True,
+    subprocess.run(pinned([1], ["wrk", "-t1", "-c32", "-d3s", url]), check=True,
                    capture_output=True)  # warm-up  # fmt: skip
     print(
         f"{'conns':>6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'503 %':>7} {'errors':>7} "
@@ -224,8 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         port = free_port()
         command = [sys.executable, "-m", "app", "--port", str(port), "--shutdown-delay", "0"]
-        with serve(command, "/readyz", port) as base:
-            levels, bombs = measure(args, base, port, _server_pid(port))
+        with serve(command, "/readyz", port) as server:
+            levels, bombs = measure(args, server.base, port, _server_pid(port))
     print()
     for name, figures in bombs.items():
         print(

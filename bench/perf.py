@@ -20,20 +20,17 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench import callgrind
+from bench.procs import free_port, pinned, serve
+from bench.sysinfo import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 GOAL_RATIO = 0.85
 _RATE = re.compile(r"Requests/sec:\s+([0-9.]+)")
 _BATCH_SIZE = 1000
@@ -44,60 +41,12 @@ wrk.body = '%s'
 """
 
 
-def free_port() -> int:
-    """A currently unused loopback TCP port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def pinned(cpu: str, command: list[str]) -> list[str]:
-    """Prefix with taskset when it exists (the figures are less stable without)."""
-    if shutil.which("taskset"):
-        return ["taskset", "-c", cpu, *command]
-    return command
-
-
-def wait_until_ready(url: str, timeout: float = 20.0) -> None:
-    """Poll url until it answers 200 or raise."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback)
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server at {url} did not become ready in {timeout:.0f}s")
-
-
-@contextmanager
-def serve(command: list[str], ready_path: str, port: int) -> Iterator[str]:
-    """Run a server pinned to CPU 0; yield its base URL; stop it afterwards."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with subprocess.Popen(
-        pinned("0", command),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    ) as process:
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_ready(base + ready_path)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
 def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> float:
     """Requests per second reported by one wrk run from CPU 1."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url]
     if script:
         command[1:1] = ["-s", script]
-    output = subprocess.run(pinned("1", command), check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(pinned([1], command), check=True, capture_output=True, text=True).stdout
     match = _RATE.search(output)
     if match is None:
         raise RuntimeError(f"could not read wrk output:\n{output}")
@@ -145,9 +94,10 @@ def measure(args: argparse.Namespace) -> dict[str, list[float]]:
     commands = server_commands(app_port, base_port)
     rates: dict[str, list[float]] = {"celsiusify": [], "starlette": []}
     with (
-        serve(commands["celsiusify"], "/readyz", app_port) as app_url,
-        serve(commands["starlette"], _QUERY, base_port) as base_url,
+        serve(commands["celsiusify"], "/readyz", app_port) as app,
+        serve(commands["starlette"], _QUERY, base_port) as baseline,
     ):
+        app_url, base_url = app.base, baseline.base
         urls = {"celsiusify": app_url + _QUERY, "starlette": base_url + _QUERY}
         for url in urls.values():
             wrk(url, args.warmup, args.connections)

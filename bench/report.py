@@ -35,8 +35,9 @@ from matplotlib.transforms import Bbox
 
 from bench import autoscaler, headline, htmlreport, planning
 from bench.capacity import GENERATOR_SATURATED_PERCENT, BenchDataError, Step
-from bench.htmlreport import Section, Table
+from bench.htmlreport import Section
 from bench.results import Run, load_run, locust_html_path
+from bench.tables import Table
 
 matplotlib.use("Agg")  # files only, never a window (pyplot picks no backend before first use)
 
@@ -90,10 +91,12 @@ def _float(value: str) -> float:
 
 
 def _draw_table(
-    figure: Figure, top: float, header: Sequence[str], cells: Sequence[Sequence[str]],
-    widths: Sequence[float], fontsize: float = 8.0,
-) -> float:  # fmt: skip
-    """A table whose top edge is at `top` (figure fraction), cells wrapped; returns its bottom."""
+    figure: Figure, top: float, table: Table, rows: Sequence[Sequence[str]] | None = None
+) -> float:
+    """The table (or these of its rows) with its top edge at `top` (figure fraction), cells
+    wrapped to its column widths; returns its bottom."""
+    header, cells = table.header, table.rows if rows is None else rows
+    widths, fontsize = table.widths, table.fontsize
     # DejaVu Sans averages about 0.56 em per character; keep two for the cell's padding.
     chars = [max(6, int(width * 0.92 * PAGE[0] * 72 / (fontsize * 0.56)) - 2) for width in widths]
     lines = [
@@ -108,13 +111,13 @@ def _draw_table(
     total = sum(heights)
     axis = figure.add_axes((0.04, top - total, 0.92, total))
     axis.axis("off")
-    table = axis.table(
+    drawn = axis.table(
         cellText=lines[1:], colLabels=lines[0], colWidths=list(widths), cellLoc="left",
         bbox=Bbox.from_bounds(0, 0, 1, 1),
     )  # fmt: skip
-    table.auto_set_font_size(False)
-    table.set_fontsize(fontsize)
-    for (row, _), cell in table.get_celld().items():
+    drawn.auto_set_font_size(False)
+    drawn.set_fontsize(fontsize)
+    for (row, _), cell in drawn.get_celld().items():
         cell.set_height(heights[row])
         cell.set_edgecolor("#bbbbbb")
         if row == 0:
@@ -140,16 +143,11 @@ def _answer(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> Page:
         bbox={"boxstyle": "round,pad=0.5", "facecolor": "#eef5ff", "edgecolor": "#1f77b4"},
     )  # fmt: skip
     top = 0.86 - (wrapped.count("\n") + 1) * 13 * 1.45 / 72 / PAGE[1] - 0.05
-    figure.text(0.04, top, "Headline", fontsize=11, fontweight="bold", va="bottom")
-    cells = [headline.headline_cells(row) for row in rows]
-    top = _draw_table(figure, top - 0.01, headline.HEADLINE_HEADER, cells,
-                      [0.2, 0.19, 0.1, 0.11, 0.1, 0.08, 0.22], fontsize=10)  # fmt: skip
-    top -= 0.04
-    figure.text(0.04, top, "Where and how each run was made", fontsize=11, fontweight="bold",
-                va="bottom")  # fmt: skip
-    how = [headline.how_cells(row) for row in rows]
-    top = _draw_table(figure, top - 0.01, headline.HOW_HEADER, how,
-                      [0.12, 0.15, 0.14, 0.14, 0.13, 0.09, 0.23], fontsize=8)  # fmt: skip
+    tables = [headline.headline_table(rows), headline.how_table(rows)]
+    for table in tables:
+        figure.text(0.04, top, table.caption, fontsize=11, fontweight="bold", va="bottom")
+        top = _draw_table(figure, top - 0.01, table) - 0.04
+    top += 0.04
     notes = _answer_notes(runs, rows)
     figure.text(0.04, top - 0.025, "\n".join(textwrap.fill(n, 175) for n in notes), fontsize=8,
                 va="top", color="#333333")  # fmt: skip
@@ -157,10 +155,7 @@ def _answer(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> Page:
         PAGE_TITLES["answer"],
         lead=sentence,
         notes=notes,
-        tables=[
-            Table("Headline", headline.HEADLINE_HEADER, cells, {2, 3}),
-            Table("Where and how each run was made", headline.HOW_HEADER, how),
-        ],
+        tables=tables,
     )
     return Page("answer", figure, section, chart=False)
 
@@ -292,22 +287,26 @@ def _cpu(runs: Sequence[Run]) -> Page:
     return Page("cpu", figure, Section(PAGE_TITLES["cpu"], notes=notes), chart=True)
 
 
-def _reaction_cells(summary: autoscaler.AutoscalerSummary) -> list[list[str]]:
-    def secs(value: float | None) -> str:
-        return "none recorded" if value is None else f"{value:.0f} s"
-
-    return [
-        [str(item.users), str(item.ready_before), secs(item.decided_after_s),
-         secs(item.ready_after_s), "" if item.ready_then is None else str(item.ready_then)]
-        for item in summary.reactions
-    ]  # fmt: skip
-
-
 PDF_REACTION_ROWS = 10
 REACTION_HEADER = [
     "load step (users)", "Ready replicas at the step", "HPA asked for more after",
     "next replica Ready after", "Ready replicas then",
 ]  # fmt: skip
+
+
+def reaction_table(summary: autoscaler.AutoscalerSummary) -> Table:
+    """The autoscaler page's table: one row per load step."""
+
+    def secs(value: float | None) -> str:
+        return "none recorded" if value is None else f"{value:.0f} s"
+
+    cells = [
+        [str(item.users), str(item.ready_before), secs(item.decided_after_s),
+         secs(item.ready_after_s), "" if item.ready_then is None else str(item.ready_then)]
+        for item in summary.reactions
+    ]  # fmt: skip
+    return Table("Reaction to each load step", REACTION_HEADER, cells,
+                 widths=[0.14, 0.2, 0.22, 0.22, 0.22], fontsize=7.5)  # fmt: skip
 
 
 def _replicas_axis(axis: Any, run: Run, samples: Sequence[autoscaler.ReplicaSample]) -> None:
@@ -349,18 +348,14 @@ def _autoscaler(run: Run, name: str) -> Page:
     latency.grid(alpha=0.3)
     figure.suptitle(f"{PAGE_TITLES['autoscaler']}: {run.label}", fontsize=14, fontweight="bold")
     facts = _autoscaler_facts(summary)
-    cells = _reaction_cells(summary)
-    shown = cells[:PDF_REACTION_ROWS]
-    if len(cells) > len(shown):
-        facts.append(f"PDF: first {len(shown)} of {len(cells)} steps (all in report.html).")
+    table = reaction_table(summary)
+    shown = table.rows[:PDF_REACTION_ROWS]
+    if len(table.rows) > len(shown):
+        facts.append(f"PDF: first {len(shown)} of {len(table.rows)} steps (all in report.html).")
     figure.text(0.04, 0.385, "   ".join(facts), fontsize=9, va="top")
     if shown:
-        _draw_table(figure, 0.355, REACTION_HEADER, shown, [0.14, 0.2, 0.22, 0.22, 0.22], 7.5)
-    section = Section(
-        f"{PAGE_TITLES['autoscaler']}: {run.label}",
-        notes=facts,
-        tables=[Table("Reaction to each load step", REACTION_HEADER, cells)],
-    )
+        _draw_table(figure, 0.355, table, shown)
+    section = Section(f"{PAGE_TITLES['autoscaler']}: {run.label}", notes=facts, tables=[table])
     return Page(name, figure, section, chart=True)
 
 
@@ -382,10 +377,10 @@ PLANNING_HEADER = [
 ]  # fmt: skip
 
 
-def planning_rows(
+def planning_table(
     rows: Sequence[headline.Headline], sizing: planning.ChartSizing, rate: float
-) -> list[list[str]]:
-    """The capacity-planning table's cells, one row per run with a per-CPU figure."""
+) -> Table:
+    """The capacity-planning table, one row per run (n/a without a per-CPU figure)."""
     cells = []
     for row in rows:
         if row.rps_per_cpu_used:
@@ -409,7 +404,8 @@ def planning_rows(
             f"{derived.max_rate_at_target:,.0f} req/s",
             "n/a" if ceiling is None else f"{ceiling:,.0f} req/s",
         ])  # fmt: skip
-    return cells
+    return Table("Derived from each run", PLANNING_HEADER, cells,
+                 widths=[0.17, 0.2, 0.12, 0.12, 0.15, 0.12, 0.12], fontsize=10)  # fmt: skip
 
 
 def _planning(rows: Sequence[headline.Headline], sizing: planning.ChartSizing,
@@ -433,14 +429,9 @@ def _planning(rows: Sequence[headline.Headline], sizing: planning.ChartSizing,
     text = "\n\n".join(textwrap.fill(note, 165) for note in notes)
     figure.text(0.04, 0.9, text, fontsize=9.5, va="top", linespacing=1.3)
     top = 0.9 - (text.count("\n") + 1) * 9.5 * 1.3 * 1.2 / 72 / PAGE[1] - 0.04
-    cells = planning_rows(rows, sizing, rate)
-    _draw_table(figure, top, PLANNING_HEADER, cells,
-                [0.17, 0.2, 0.12, 0.12, 0.15, 0.12, 0.12], fontsize=10)  # fmt: skip
-    section = Section(
-        PAGE_TITLES["planning"],
-        notes=notes,
-        tables=[Table("Derived from each run", PLANNING_HEADER, cells)],
-    )
+    table = planning_table(rows, sizing, rate)
+    _draw_table(figure, top, table)
+    section = Section(PAGE_TITLES["planning"], notes=notes, tables=[table])
     return Page("planning", figure, section, chart=False)
 
 

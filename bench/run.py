@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -39,7 +37,7 @@ from bench.capacity import (
     steps_from_history,
 )
 from bench.hpa import HpaWatcher
-from bench.perf import free_port, wait_until_ready
+from bench.procs import cpu_sets, free_port, pinned, serve
 from bench.results import (
     history_path,
     locust_html_path,
@@ -80,38 +78,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def cpu_sets() -> tuple[list[int], list[int]] | None:
-    """(server cores, generator cores) when taskset exists and there are 2+ cores."""
-    cores = sorted(os.sched_getaffinity(0))
-    if shutil.which("taskset") is None or len(cores) < 2:
-        return None
-    return cores[:1], cores[1:]
-
-
-def pin(cores: list[int] | None, command: list[str]) -> list[str]:
-    """Prefix a command with taskset for these cores."""
-    if not cores:
-        return command
-    return ["taskset", "-c", ",".join(map(str, cores)), *command]
-
-
 @contextmanager
 def local_app(cores: list[int] | None) -> Iterator[tuple[str, psutil.Process]]:
     """Start `python -m app` on a free port; yield its URL and process; stop it."""
     port = free_port()
-    command = pin(
-        cores, [sys.executable, "-m", "app", "--port", str(port), "--shutdown-delay", "0"]
-    )
-    with subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    ) as process:
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_ready(url + "/readyz")
-            yield url, psutil.Process(process.pid)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+    command = [sys.executable, "-m", "app", "--port", str(port), "--shutdown-delay", "0"]
+    with serve(command, "/readyz", port, cores) as server:
+        yield server.base, psutil.Process(server.pid)
 
 
 def tree_cpu_percent(process: psutil.Process) -> float:
@@ -156,7 +129,7 @@ def run_locust(
     ]  # fmt: skip
     if cores and len(cores) > 1:
         command[3:3] = ["--processes", str(len(cores))]
-    command = pin(cores, command)
+    command = pinned(cores, command)
     samples: list[CpuSample] = []
     history = prefix.parent / f"{prefix.name}_stats_history.csv"
     with subprocess.Popen(
