@@ -755,6 +755,8 @@ class E2eRun:  # pylint: disable=too-many-instance-attributes
             if self.outcome.kind_created:
                 self.clean_up()
             return 2
+        if not self.args.dry_run:
+            self.out.mkdir(parents=True, exist_ok=False)
         try:
             with step(self.outcome, 2, "images"):
                 self.images()
@@ -901,8 +903,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         minikube_profile=args.minikube_profile,
     )
     out = args.out or ROOT / "results" / f"{stamp}-e2e"
-    if not args.dry_run:
-        out.mkdir(parents=True, exist_ok=False)
+    if out.exists() and not args.dry_run:
+        print(f"e2e: {out} exists: name another folder with --out")
+        return 2
     saved = os.environ.get("KUBECONFIG")
     try:
         run = E2eRun(args, plan, out)
