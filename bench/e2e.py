@@ -440,13 +440,19 @@ class E2eRun:  # pylint: disable=too-many-instance-attributes
                 self._must(
                     self.plan.server_dry_run(self.plan.release_template(target)),
                     f"{target.release} (--dry-run=server)",
+                    show=True,
                 )
                 continue
             self.outcome.releases.append(target.release)
             self._must(
                 self.plan.release_install(target), f"helm upgrade -i {target.release}", timeout=900
             )
-            self._must(self.plan.release_test(target), f"helm test {target.release}", timeout=600)
+            self._must(
+                self.plan.release_test(target),
+                f"helm test {target.release}",
+                timeout=600,
+                show=True,
+            )
 
     def _render(self, key: str, command: Cmd) -> list[dict[str, Any]]:
         """helm template, run even in dry-run mode (it reads no cluster); [] if it cannot."""
@@ -528,6 +534,7 @@ class E2eRun:  # pylint: disable=too-many-instance-attributes
                 self._must(
                     self.plan.server_dry_run(self.plan.locust_template(target, args)),
                     f"{target.locust_release} (--dry-run=server)",
+                    show=True,
                 )
                 continue
             print(f"  {target.name}:")
@@ -631,6 +638,7 @@ class E2eRun:  # pylint: disable=too-many-instance-attributes
                     f"in-cluster (deliveryhero/locust, make e2e on {self.context})",
                 ),
                 f"bench import {target.name}",
+                show=True,
                 timeout=300,
             )
         runs = [str(self.out / t.name) for t in self._live()]
@@ -648,6 +656,7 @@ class E2eRun:  # pylint: disable=too-many-instance-attributes
                     "e2e/celsiusify.yaml",
                 ),
                 "bench report",
+                show=True,
                 timeout=600,
             )
         if not self.args.dry_run:

@@ -44,16 +44,20 @@ class Shell:  # pylint: disable=too-few-public-methods
 
     def run(
         self, command: Cmd, *, timeout: float = 900, probe: bool = False, local: bool = False,
-        quiet: bool = False, plan_stdout: str = "",
+        quiet: bool = False, show: bool = False, plan_stdout: str = "",
     ) -> Result:  # fmt: skip
         """Print and run a command. In dry-run mode a non-local command is not run: a probe
         (a question whose answer picks the next commands) answers no, others succeed with
-        `plan_stdout`."""
+        `plan_stdout`. `show` prints what the command printed, indented."""
         if not quiet:
             print(f"  $ {command.text()}", flush=True)
         if self.dry_run and not local:
             return Result(1 if probe else 0, plan_stdout, "")
-        return execute(command, timeout)
+        result = execute(command, timeout)
+        if show:
+            for line in (result.stdout + result.stderr).splitlines():
+                print(f"    {line}", flush=True)
+        return result
 
 
 def execute(command: Cmd, timeout: float) -> Result:
