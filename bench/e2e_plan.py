@@ -236,6 +236,10 @@ class Plan:  # pylint: disable=too-many-instance-attributes,too-many-public-meth
                                   self.minikube_profile))  # fmt: skip
         return removed
 
+    def containerd_images(self) -> Cmd:
+        """The images in the local cluster's containerd (namespace k8s.io, the kubelet's)."""
+        return cmd(*self._ctr(), "images", "ls", "-q")
+
     def _ctr(self) -> tuple[str, ...]:
         return (self.tools.ctr, "--address", self.tools.containerd_socket, "-n", "k8s.io")
 

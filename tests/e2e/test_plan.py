@@ -196,6 +196,7 @@ def test_each_target_is_loaded_by_its_own_user_class(dry_run: Plan) -> None:
     [
         ("kind", {f"celsiusify:{TAG}", f"celsiusify-tfserving:{TAG}"}),
         ("minikube", {f"celsiusify:{TAG}", f"celsiusify-tfserving:{TAG}"}),
+        ("local-cluster", {f"celsiusify:{TAG}", f"celsiusify-tfserving:{TAG}"}),
         (
             "registry=ghcr.io/me",
             {f"ghcr.io/me/celsiusify:{TAG}", f"ghcr.io/me/celsiusify-tfserving:{TAG}"},
