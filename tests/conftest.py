@@ -1,95 +1,21 @@
-"""Shared fixtures: in-process clients and real uvicorn processes on loopback."""
+"""Fixtures used in more than one folder: real server processes, helm and chart rendering.
+
+The code behind them is in tests/helpers; in-process clients are in tests/app/conftest.py.
+"""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from functools import partial
 
 import pytest
-from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.settings import Settings
+from tests.helpers.helm import Objects, find_helm, render_chart
+from tests.helpers.server import ServerProcess, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXED_ID = "TestTest-12345678-abcdefgh-ZYXWVUTS"
-
-
-@pytest.fixture
-def make_client() -> Iterator[Callable[..., TestClient]]:
-    """Factory: a started TestClient (lifespan ran) for the given settings."""
-    clients: list[TestClient] = []
-
-    def build(**settings: object) -> TestClient:
-        client = TestClient(create_app(Settings(**settings)))  # type: ignore[arg-type]
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield build
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
-@pytest.fixture
-def client(make_client: Callable[..., TestClient]) -> TestClient:
-    """A client on default settings with a fixed identifier."""
-    return make_client(app_identifier=FIXED_ID)
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    """Poll /readyz until 200; fail with the server's output if it dies."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"server exited with {process.returncode}:\n{output}")
-        try:
-            with urllib.request.urlopen(base + "/readyz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail(f"server at {base} not ready after {timeout}s")
-
-
-class ServerProcess:
-    """A `python -m app` process on a free loopback port."""
-
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "app", "--port", str(self.port), *args],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        wait_ready(self.base, self.process)
-
-    def stop(self) -> int:
-        """SIGTERM and wait; the exit code."""
-        if self.process.poll() is None:
-            self.process.terminate()
-        return self.process.wait(timeout=30)
-
-    def output(self) -> str:
-        """Everything the server printed (after it exited)."""
-        return self.process.stdout.read().decode() if self.process.stdout else ""
+# Still imported from here by tests/locust/test_users.py and test_incluster.py (changed
+# with the Locust work): drop this once they import tests.helpers.server themselves.
+__all__ = ["ServerProcess", "free_port"]
 
 
 @pytest.fixture
@@ -107,3 +33,17 @@ def start_server() -> Iterator[Callable[..., ServerProcess]]:
         if server.process.poll() is None:
             server.process.kill()
             server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def helm() -> str:
+    binary = find_helm()
+    if binary is None:
+        pytest.skip("no helm binary: put helm on PATH or run `make helm` (make test does)")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def render(helm: str) -> Callable[..., Objects]:
+    """Render the chart with values files and --set pairs; fail with helm's stderr."""
+    return partial(render_chart, helm)

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.identifier import IDENTIFIER_PATTERN
-from tests.conftest import FIXED_ID
+from tests.helpers.server import FIXED_ID
 
 
 @pytest.mark.parametrize("path", ["/convert", "/convert/"])

@@ -19,8 +19,8 @@ from collections.abc import Callable
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests import hostile
-from tests.conftest import ServerProcess
+from tests.helpers import hostile
+from tests.helpers.server import ServerProcess
 
 pytestmark = pytest.mark.server
 

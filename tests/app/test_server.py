@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests import hostile
-from tests.conftest import ServerProcess
+from tests.helpers import hostile
+from tests.helpers.server import ServerProcess
 
 pytestmark = pytest.mark.server
 

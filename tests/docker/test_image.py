@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests import hostile
-from tests.conftest import free_port
-from tests.docker.conftest import ROOT, base_image, docker
+from tests.helpers import hostile
+from tests.helpers.docker import ROOT, base_image, docker
+from tests.helpers.server import free_port
 
 pytestmark = pytest.mark.docker
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import free_port
-from tests.docker.conftest import ROOT, build, docker
+from tests.helpers.docker import ROOT, build, docker
+from tests.helpers.server import free_port
 
 pytestmark = pytest.mark.docker
 

@@ -1,0 +1,11 @@
+"""What tests in more than one folder share, under public names; test modules import only these.
+
+- `tests.helpers.server`: `python -m app` processes on free loopback ports.
+- `tests.helpers.hostile`: raw-socket clients that behave as attackers do.
+- `tests.helpers.docker`: the docker CLI, base images and image builds.
+- `tests.helpers.helm`: the helm binary and chart rendering.
+
+Fixtures built on them live in the nearest conftest.py that covers every user
+(tests/conftest.py for `start_server`, `helm` and `render`); no module imports a
+conftest or another test module (tests/test_layout.py checks it).
+"""

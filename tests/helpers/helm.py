@@ -1,0 +1,47 @@
+"""helm for the chart and in-cluster Locust tests: find the binary, run it, render the chart."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "celsiusify-chart"
+
+Objects = list[dict[str, Any]]
+
+
+def find_helm() -> str | None:
+    """$HELM, else helm on PATH, else the one `make helm` fetches."""
+    local = ROOT / ".tools" / "bin" / "helm"
+    return (
+        os.environ.get("HELM") or shutil.which("helm") or (str(local) if local.exists() else None)
+    )
+
+
+def run_helm(helm: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`helm ARGS` from the repository's root, output captured, never raising."""
+    return subprocess.run([helm, *args], capture_output=True, text=True, check=False, cwd=ROOT)
+
+
+def render_chart(
+    helm: str,
+    *values_files: str,
+    sets: tuple[str, ...] = (),
+    release: str = "demo",
+    namespace: str = "bench",
+) -> Objects:
+    """`helm template` of the chart with values files and --set pairs; fail with helm's stderr."""
+    args = ["template", release, str(CHART), "--namespace", namespace]
+    for values_file in values_files:
+        args += ["-f", str(ROOT / values_file)]
+    for pair in sets:
+        args += ["--set", pair]
+    result = run_helm(helm, *args)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]

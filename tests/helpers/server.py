@@ -1,0 +1,66 @@
+"""`python -m app` as a real process on a free loopback port, as the app and Locust tests run it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# An identifier tests fix through CELSIUSIFY_APP_IDENTIFIER or Settings(app_identifier=...).
+FIXED_ID = "TestTest-12345678-abcdefgh-ZYXWVUTS"
+
+
+def free_port() -> int:
+    """An unused loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """Poll /readyz until 200; fail with the server's output if it dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            pytest.fail(f"server exited with {process.returncode}:\n{output}")
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"server at {base} not ready after {timeout}s")
+
+
+class ServerProcess:
+    """A `python -m app` process on a free loopback port."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app", "--port", str(self.port), *args],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        wait_ready(self.base, self.process)
+
+    def stop(self) -> int:
+        """SIGTERM and wait; the exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(timeout=30)
+
+    def output(self) -> str:
+        """Everything the server printed (after it exited)."""
+        return self.process.stdout.read().decode() if self.process.stdout else ""
