@@ -6,13 +6,17 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from app import __version__
+from app.dependencies import RUNTIME
 from app.errors import install_error_handlers
-from app.metrics import MetricsMiddleware
-from app.routes import convert, health
+from app.fastpath import JSONBytesResponse, include_routers, json_response
+from app.metrics import REQUEST_STATS
+from app.middleware import MetricsMiddleware
+from app.routes import convert, metrics, probes
 from app.runtime import Runtime
 from app.settings import Settings
 
@@ -20,7 +24,7 @@ logger = logging.getLogger("celsiusify")
 
 
 @asynccontextmanager
-async def lifespan(application: FastAPI) -> AsyncIterator[dict[str, Runtime]]:
+async def lifespan(application: FastAPI) -> AsyncIterator[dict[str, Any]]:
     """Start-up decides everything per process; shutdown only logs."""
     runtime: Runtime = application.state.runtime
     settings = runtime.start()
@@ -38,14 +42,21 @@ async def lifespan(application: FastAPI) -> AsyncIterator[dict[str, Runtime]]:
     gc.collect()
     gc.freeze()
     # Lifespan state: the server copies it into every request's scope["state"],
-    # the cheapest way for a handler to reach per-process objects.
-    yield {"runtime": runtime}
+    # the cheapest way for handlers (RuntimeDep) and middleware to reach it.
+    yield {
+        RUNTIME: runtime,
+        REQUEST_STATS: runtime.stats if runtime.metrics is not None else None,
+    }
     runtime.ready = False
     logger.info("stopped", extra={"app_identifier": runtime.identifier})
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Cheap: nothing is read from the environment until the lifespan starts."""
+def create_app(settings: Settings | None = None, *, fast_path: bool = True) -> FastAPI:
+    """Cheap: nothing is read from the environment until the lifespan starts.
+
+    `fast_path=False` builds the same routes with FastAPI's own routing and
+    responses (app/fastpath/__init__.py), for the tests that prove them equivalent.
+    """
     application = FastAPI(
         title="Celsiusify",
         version=__version__,
@@ -55,16 +66,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # OpenTelemetry hooks would only add per-request checks.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    runtime = Runtime(settings)
-    application.state.runtime = runtime
-    # Equivalent to include_router() for routers with no prefix, tags or
-    # dependencies of their own, minus the ~10 µs per request that FastAPI's
-    # lazily resolved _IncludedRouter adds to every request. Placed ahead of the
-    # /docs and /openapi.json routes so the hot path matches first.
-    application.router.routes[:0] = [*convert.router.routes, *health.router.routes]
+    application.state.runtime = Runtime(
+        settings, respond=JSONBytesResponse if fast_path else json_response
+    )
+    include_routers(
+        application, [convert.router, probes.router, metrics.router], fast_path=fast_path
+    )
     install_error_handlers(application)
     # Outermost: it times everything, error answers included.
-    application.add_middleware(MetricsMiddleware, runtime=runtime)
+    application.add_middleware(MetricsMiddleware)
     return application
 
 

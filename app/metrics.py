@@ -1,7 +1,9 @@
-"""Prometheus metrics and the pure-ASGI middleware that records them.
+"""The metrics model: request counts and latencies as plain numbers, and the registry.
 
-Labels are bounded: the route *template* (never the raw path or query), one of
-the known HTTP methods, and the status code.
+Recorded by app/middleware.py (requests), the route handlers (conversions) and
+app/protocol.py (connections closed by a limit, requests shed). Labels are
+bounded: the route *template* (never the raw path or query), one of the known
+HTTP methods, and the status code.
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 from itertools import accumulate
-from time import perf_counter
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Gauge, PlatformCollector, ProcessCollector
 from prometheus_client.core import (
@@ -22,12 +22,9 @@ from prometheus_client.core import (
 
 from app import __version__
 
-if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-    from app.runtime import Runtime
-
 UNMATCHED_ROUTE = "<unmatched>"
+# The lifespan state's entry holding this process's RequestStats, None with metrics off.
+REQUEST_STATS = "request_stats"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS = (
     0.0005,
@@ -131,44 +128,15 @@ class RequestStats:
 class Metrics:  # pylint: disable=too-few-public-methods
     """One registry per application instance, so tests can build many apps."""
 
-    def __init__(self, app_identifier: str) -> None:
+    def __init__(self, app_identifier: str, stats: RequestStats) -> None:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
-        self.stats = RequestStats()
-        self.registry.register(self.stats)
+        self.stats = stats
+        self.registry.register(stats)
         Gauge(
             "celsiusify_build_info",
             "Always 1; labels carry the version and this process's identifier.",
             ["version", "app_identifier"],
             registry=self.registry,
         ).labels(__version__, app_identifier).set(1)
-
-
-class MetricsMiddleware:  # pylint: disable=too-few-public-methods
-    """Pure ASGI (no BaseHTTPMiddleware): times every HTTP request."""
-
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
-        self.app = app
-        self.runtime = runtime
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        metrics = self.runtime.metrics
-        if metrics is None or scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", UNMATCHED_ROUTE)
-            metrics.stats.observe(template, scope["method"], status, perf_counter() - start)

@@ -50,12 +50,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from app.metrics import UNMATCHED_ROUTE
+
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
     from uvicorn.config import Config
     from uvicorn.server import ServerState
 
-    from app.runtime import Runtime
+    from app.metrics import RequestStats
 
 logger = logging.getLogger("celsiusify")
 
@@ -105,7 +107,9 @@ class Governor:  # pylint: disable=too-many-instance-attributes
     """State shared by every connection of one server: clock, drain flag, counters."""
 
     limits: ServerLimits
-    runtime: Runtime | None = None
+    # Where closes, sheds and open connections are counted: the lifespan state's
+    # RequestStats, set by the server after start-up (None: metrics off).
+    stats: RequestStats | None = None
     draining: bool = False
     # Bytes of request heads received and not yet complete, over all connections.
     pending_head_bytes: int = 0
@@ -124,8 +128,8 @@ class Governor:  # pylint: disable=too-many-instance-attributes
     def count_close(self, reason: str) -> None:
         """Count a connection the server closed because of a limit; warn at most every 10 s."""
         self.closed[reason] = self.closed.get(reason, 0) + 1
-        if self.runtime is not None and self.runtime.metrics is not None:
-            stats = self.runtime.metrics.stats
+        stats = self.stats
+        if stats is not None:
             stats.closed[reason] = stats.closed.get(reason, 0) + 1
         if self.now - self._last_warning.get(reason, -1e9) >= 10.0:
             self._last_warning[reason] = self.now
@@ -146,8 +150,8 @@ class Governor:  # pylint: disable=too-many-instance-attributes
             for connection in list(connections):
                 if isinstance(connection, GuardedHttpToolsProtocol):
                     connection.check_deadline(self.now)
-            if self.runtime is not None and self.runtime.metrics is not None:
-                self.runtime.metrics.stats.open_connections = len(connections)
+            if self.stats is not None:
+                self.stats.open_connections = len(connections)
             loop.call_later(1.0, tick)
 
         loop.call_later(1.0, tick)
@@ -179,10 +183,10 @@ class ShedApp:  # pylint: disable=too-few-public-methods
 
     def record(self, path: str, method: str) -> None:
         """Count the 503 under the route it was sent to."""
-        runtime = self.governor.runtime
-        if runtime is not None and runtime.metrics is not None:
-            route = self.route_templates.get(path, "<unmatched>")
-            runtime.metrics.stats.observe(route, method, 503, 0.0)
+        stats = self.governor.stats
+        if stats is not None:
+            route = self.route_templates.get(path, UNMATCHED_ROUTE)
+            stats.observe(route, method, 503, 0.0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: ARG002
         await send({"type": "http.response.start", "status": 503, "headers": self.headers})

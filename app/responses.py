@@ -1,20 +1,27 @@
-"""A response for JSON that is already bytes."""
+"""The answers of /convert: JSON assembled as bytes from parts prepared at start-up."""
 
 from __future__ import annotations
 
-from starlette.background import BackgroundTask
+from collections.abc import Callable
+
 from starlette.responses import Response
 
-_CONTENT_TYPE = (b"content-type", b"application/json")
 
+class ConvertAnswers:
+    """One process's /convert answers; `respond` wraps the bytes (app/fastpath/responses.py)."""
 
-class JSONBytesResponse(Response):
-    """Response with ready-made JSON bytes; headers built without Response's checks."""
+    __slots__ = ("_respond", "_suffix")
 
-    media_type = "application/json"
+    def __init__(self, identifier: str, respond: Callable[[bytes], Response]) -> None:
+        # The identifier is JSON-safe by construction (see identifier.py).
+        self._suffix = b'","app_identifier":"' + identifier.encode() + b'"}'
+        self._respond = respond
 
-    def __init__(self, content: bytes, status_code: int = 200) -> None:  # pylint: disable=super-init-not-called
-        self.status_code = status_code
-        self.body = content
-        self.background: BackgroundTask | None = None
-        self.raw_headers = [(b"content-length", str(len(content)).encode()), _CONTENT_TYPE]
+    def single(self, celsius: str) -> Response:
+        """`{"celsius":"…","app_identifier":"…"}` for one converted value."""
+        return self._respond(b'{"celsius":"' + celsius.encode() + self._suffix)
+
+    def batch(self, celsius: list[str]) -> Response:
+        """The same for a batch; values are plain decimal strings, safe to join."""
+        joined = '","'.join(celsius).encode()
+        return self._respond(b'{"celsius":["' + joined + b'"]' + self._suffix[1:])

@@ -29,6 +29,7 @@ from fastapi import FastAPI
 from app.accept import BurstAcceptor
 from app.logs import configure_logging
 from app.main import create_app
+from app.metrics import REQUEST_STATS
 from app.protocol import Governor, ServerLimits, ShedApp, protocol_class
 from app.runtime import Runtime
 from app.settings import Settings
@@ -56,10 +57,14 @@ class DrainingServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """uvicorn's start-up, plus a burst acceptor on each listening socket (app/accept.py)."""
         await super().startup(sockets)
+        state = self.lifespan.state
+        if self.governor is not None:
+            # The lifespan has run (uvicorn 0.54 Server._serve awaits lifespan.startup()
+            # before startup()): the protocol counts into the same stats as the app.
+            self.governor.stats = state.get(REQUEST_STATS)
         if self.should_exit or not getattr(self, "servers", None):
             return
         config = self.config
-        state = self.lifespan.state
 
         def protocol_factory() -> asyncio.Protocol:
             # The same arguments uvicorn 0.54's Server.startup gives its create_protocol.
@@ -91,8 +96,10 @@ class DrainingServer(uvicorn.Server):
             timer.daemon = True
             timer.start()
             return
-        # Deliberately not recorded in _captured_signals: uvicorn would re-raise it
-        # after shutdown and the process would die by the signal instead of exiting 0.
+        # Deliberately not recorded in _captured_signals as uvicorn 0.54's own
+        # Server.handle_exit does (uvicorn/server.py:352): its capture_signals
+        # re-raises each captured signal after shutdown (:348-349), and the process
+        # would die by the signal (exit 143) instead of exiting 0.
         self.runtime.ready = False
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True
@@ -176,7 +183,7 @@ def build_server(args: argparse.Namespace, application: FastAPI | None = None) -
     configure_logging(settings.log_level, settings.access_log)
     application = application or create_app(settings)
     runtime: Runtime = application.state.runtime
-    governor = Governor(limits_from(settings), runtime)
+    governor = Governor(limits_from(settings))
     # Static route paths name the route template of a shed request in the metrics.
     templates = {
         path: path

@@ -17,11 +17,10 @@ from app.conversion import (
     fahrenheit_to_celsius,
     format_celsius,
 )
-from app.dependencies import runtime_of
+from app.dependencies import RuntimeDep
 from app.errors import ErrorResponse
+from app.fastpath import QueryOnlyRoute
 from app.limits import read_body
-from app.responses import JSONBytesResponse
-from app.routing import QueryOnlyRoute
 
 router = APIRouter(tags=["conversion"])
 
@@ -75,17 +74,16 @@ _BATCH_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def convert_one(fahrenheit: FahrenheitQuery, request: Request) -> Response:
+async def convert_one(fahrenheit: FahrenheitQuery, runtime: RuntimeDep) -> Response:
     """celsius = (fahrenheit − 32) × 5 / 9, as a string with six decimals."""
-    runtime = runtime_of(request)
-    body = runtime.single_body(format_celsius(fahrenheit_to_celsius(fahrenheit)))
-    runtime.count_conversions(1)
-    return JSONBytesResponse(body)
+    runtime.stats.conversions += 1
+    return runtime.answers.single(format_celsius(fahrenheit_to_celsius(fahrenheit)))
 
 
 # The hot path: QueryOnlyRoute validates the same declared types without
-# FastAPI's dependency solver (see app/routing.py). Both spellings answer 200
-# directly; only the first is listed in the schema.
+# FastAPI's dependency solver; what it accepts and gives up is in
+# app/fastpath/__init__.py. Both spellings answer 200 directly (no redirect);
+# only the first is listed in the schema.
 for _path, _listed in (("/convert", True), ("/convert/", False)):
     router.add_api_route(
         _path,
@@ -131,11 +129,10 @@ def validated_batch(body: bytes, max_batch_size: int) -> list[float]:
     openapi_extra=_BATCH_OPENAPI,
 )
 @router.post("/convert/", include_in_schema=False, response_model=None)
-async def convert_batch(request: Request) -> Response:
+async def convert_batch(request: Request, runtime: RuntimeDep) -> Response:
     """Same formula and formatting as GET, one result per value, in request order."""
-    runtime = runtime_of(request)
     body = await read_body(request, runtime.max_body_bytes)
     values = validated_batch(body, runtime.max_batch_size)
     celsius = [format_celsius(fahrenheit_to_celsius(value)) for value in values]
-    runtime.count_conversions(len(celsius))
-    return JSONBytesResponse(runtime.batch_body(celsius))
+    runtime.stats.conversions += len(celsius)
+    return runtime.answers.batch(celsius)

@@ -1,16 +1,10 @@
-"""A lean APIRoute for hot endpoints whose only inputs are scalar query parameters.
+"""QueryOnlyRoute: an APIRoute that calls its endpoint without FastAPI's dependency solver.
 
-FastAPI's general request handler (dependency solver, body handling, response
-model serialisation) costs more than the whole conversion on every request.
-For an endpoint that takes only query parameters and returns a Response, this
-route validates each parameter with the same pydantic type the endpoint
+It validates each query parameter with the same pydantic type the endpoint
 declares (compiled once, when the route is built), raises the same
-RequestValidationError, and calls the endpoint directly. FastAPI still reads
-the signature, so OpenAPI and /docs are unchanged.
-
-One deliberate difference: a declared parameter given more than once
-(`?fahrenheit=1&fahrenheit=212`) is a 422 of type `repeated`, where FastAPI
-takes the last value and could answer for a value the client did not mean.
+RequestValidationError, and calls the endpoint directly. FastAPI still reads the
+signature, so OpenAPI and /docs are unchanged. What it accepts and gives up: the
+package docstring (app/fastpath/__init__.py).
 """
 
 from __future__ import annotations
@@ -22,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.exceptions import FastAPIError, RequestValidationError
-from fastapi.params import Query
+from fastapi.params import Depends, Query
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
@@ -75,7 +69,8 @@ class _QueryParameter:  # pylint: disable=too-few-public-methods
         query = next((item for item in metadata if isinstance(item, Query)), None)
         if query is None:
             raise FastAPIError(
-                f"QueryOnlyRoute: parameter {parameter.name!r} must be Annotated[..., Query(...)]"
+                f"QueryOnlyRoute: parameter {parameter.name!r} must be Annotated[..., Query(...)],"
+                " Request or Annotated[..., Depends(LifespanState(...))]"
             )
         self.name = parameter.name
         self.alias = query.alias or parameter.name
@@ -104,15 +99,52 @@ class _QueryParameter:  # pylint: disable=too-few-public-methods
             return None
 
 
+class LifespanState:  # pylint: disable=too-few-public-methods
+    """A dependency on one entry of the lifespan state: `Depends(LifespanState("runtime"))`.
+
+    FastAPI's solver calls it like any async dependency; QueryOnlyRoute recognises it
+    and reads the same entry with one dict lookup. The lifespan state is what the
+    server copies into every request's `scope["state"]` (a plain dict lookup:
+    `request.app.state.x` costs ~0.8 µs through State.__getattr__, and
+    `request.state` builds a State object per request).
+    """
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    async def __call__(self, request: Request) -> Any:
+        return request.scope["state"][self.key]
+
+    def __repr__(self) -> str:
+        return f"LifespanState({self.key!r})"
+
+
+def _lifespan_key(parameter: inspect.Parameter) -> str | None:
+    """The state key of an `Annotated[T, Depends(LifespanState(key))]` parameter, else None."""
+    for item in getattr(parameter.annotation, "__metadata__", ()):
+        if isinstance(item, Depends) and isinstance(item.dependency, LifespanState):
+            return item.dependency.key
+    return None
+
+
 class QueryOnlyRoute(APIRoute):
-    """APIRoute whose handler skips FastAPI's dependency solver (see module doc)."""
+    """APIRoute whose handler skips FastAPI's dependency solver (see the package doc)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
-        # FastAPI's request_response opens two AsyncExitStacks per request for
-        # dependencies with yield; this route has none, so Starlette's suffices
-        # (it keeps the route-level exception handling).
+        # Kept to build the same route as a plain APIRoute (as_plain).
+        self._arguments = (path, endpoint, kwargs)
+        # FastAPI's request_response (fastapi/routing.py:129 in 0.163.2) opens two
+        # AsyncExitStacks per request for dependencies with yield; this route has
+        # none, so Starlette's suffices (it keeps the route-level exception handling).
         self.app = request_response(self.get_route_handler())
+
+    def as_plain(self) -> APIRoute:
+        """The same route built by FastAPI's own APIRoute, from the same arguments."""
+        path, endpoint, kwargs = self._arguments
+        return APIRoute(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint: Callable[..., Awaitable[Response]] = self.endpoint
@@ -121,10 +153,16 @@ class QueryOnlyRoute(APIRoute):
         signature = inspect.signature(endpoint, eval_str=True).parameters.values()
         # A parameter annotated Request receives the request, as in FastAPI.
         request_names = [p.name for p in signature if p.annotation is Request]
-        parameters = [_QueryParameter(p) for p in signature if p.annotation is not Request]
+        state_entries = [(p.name, key) for p in signature if (key := _lifespan_key(p)) is not None]
+        parameters = [
+            _QueryParameter(p)
+            for p in signature
+            if p.annotation is not Request and _lifespan_key(p) is None
+        ]
 
         async def handler(request: Request) -> Response:
-            query, repeated = parse_query(request.scope["query_string"])
+            scope = request.scope
+            query, repeated = parse_query(scope["query_string"])
             errors: list[dict[str, Any]] = []
             values: dict[str, Any] = {}
             # A plain loop: on Python 3.11 a comprehension is a function call of its own.
@@ -132,7 +170,7 @@ class QueryOnlyRoute(APIRoute):
                 values[parameter.name] = parameter.validate(query.get(parameter.alias), errors)
             if repeated:
                 # FastAPI would take the last value: ?fahrenheit=1&fahrenheit=212 is
-                # ambiguous, so it is refused (see module doc).
+                # ambiguous, so it is refused (see the package doc).
                 errors = [
                     *(
                         {"type": "repeated", "loc": ("query", p.alias),
@@ -146,6 +184,10 @@ class QueryOnlyRoute(APIRoute):
                 raise RequestValidationError(errors)
             for name in request_names:
                 values[name] = request
+            if state_entries:
+                state = scope["state"]
+                for name, key in state_entries:
+                    values[name] = state[key]
             return await endpoint(**values)
 
         return handler
