@@ -41,7 +41,7 @@ lint: install ## ruff, pylint (10/10), mypy --strict, and shellcheck on .ci/run 
 
 .PHONY: test
 test: install helm ## the whole test suite (Docker and TensorFlow tests run where available)
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(PYTHON) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 .tools/bin/helm:
 	bash scripts/fetch-helm.sh

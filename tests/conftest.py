@@ -30,9 +30,7 @@ def start_server() -> Iterator[Callable[..., ServerProcess]]:
 
     yield start
     for server in servers:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait(timeout=10)
+        server.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import coverage
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +24,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def python_command() -> list[str]:
+    """`python`, under `coverage run` when this test run measures coverage (`make test` does).
+
+    Only the server processes are measured this way, not every Python subprocess
+    (coverage's `patch = subprocess` would also trace Locust's gevent processes and
+    the benchmark's, slowing the timing-sensitive ones down). Their data files land
+    beside the run's own, and pytest-cov combines them at the end.
+    """
+    current = coverage.Coverage.current()
+    if current is None:
+        return [sys.executable]
+    data_file = Path(current.config.data_file).resolve()
+    return [
+        sys.executable, "-m", "coverage", "run", "--parallel-mode",
+        f"--rcfile={ROOT / 'pyproject.toml'}", f"--data-file={data_file}",
+    ]  # fmt: skip
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
@@ -47,7 +67,7 @@ class ServerProcess:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app", "--port", str(self.port), *args],
+            [*python_command(), "-m", "app", "--port", str(self.port), *args],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
             stdout=subprocess.PIPE,
@@ -60,6 +80,17 @@ class ServerProcess:
         if self.process.poll() is None:
             self.process.terminate()
         return self.process.wait(timeout=30)
+
+    def close(self) -> None:
+        """Stop without the drain (SIGINT), so coverage data is written; SIGKILL after 10 s."""
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
 
     def output(self) -> str:
         """Everything the server printed (after it exited)."""
