@@ -22,7 +22,7 @@ sync endpoint) is refused when the route is built, with a FastAPIError naming it
 What it gives up, on purpose:
 
 - `app.dependency_overrides` does not reach a QueryOnlyRoute (there is no solver);
-  tests build apps per settings instead (tests/conftest.py).
+  tests build apps per settings instead (tests/app/conftest.py).
 - A declared query parameter given more than once is a 422 of type `repeated`,
   where FastAPI takes the last value (`?fahrenheit=1&fahrenheit=212` is ambiguous).
   The plain build keeps FastAPI's behaviour; that one case is the only documented
