@@ -33,15 +33,19 @@ def render_chart(
     helm: str,
     *values_files: str,
     sets: tuple[str, ...] = (),
+    json_sets: tuple[str, ...] = (),
     release: str = "demo",
     namespace: str = "bench",
 ) -> Objects:
-    """`helm template` of the chart with values files and --set pairs; fail with helm's stderr."""
+    """`helm template` of the chart with values files and --set (--set-json) pairs; fail with
+    helm's stderr."""
     args = ["template", release, str(CHART), "--namespace", namespace]
     for values_file in values_files:
         args += ["-f", str(ROOT / values_file)]
     for pair in sets:
         args += ["--set", pair]
+    for pair in json_sets:
+        args += ["--set-json", pair]
     result = run_helm(helm, *args)
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]

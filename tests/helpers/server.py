@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,13 @@ from pathlib import Path
 import coverage
 import pytest
 
+from bench.procs import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
+# free_port is bench's (bench/procs.py), written once for the benchmarks and the tests.
+__all__ = ["FIXED_ID", "ROOT", "ServerProcess", "free_port", "python_command", "wait_ready"]
 # An identifier tests fix through CELSIUSIFY_APP_IDENTIFIER or Settings(app_identifier=...).
 FIXED_ID = "TestTest-12345678-abcdefgh-ZYXWVUTS"
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def python_command() -> list[str]:
