@@ -59,15 +59,16 @@ class DrainingServer(uvicorn.Server):
         await super().startup(sockets)
         state = self.lifespan.state
         if self.governor is not None:
-            # The lifespan has run (uvicorn 0.54 Server._serve awaits lifespan.startup()
-            # before startup()): the protocol counts into the same stats as the app.
+            # The lifespan has run (uvicorn 0.54's Server.startup awaits lifespan.startup()
+            # first, uvicorn/server.py:116): the protocol counts into the app's stats.
             self.governor.stats = state.get(REQUEST_STATS)
         if self.should_exit or not getattr(self, "servers", None):
             return
         config = self.config
 
         def protocol_factory() -> asyncio.Protocol:
-            # The same arguments uvicorn 0.54's Server.startup gives its create_protocol.
+            # The same arguments uvicorn 0.54's Server.startup gives its create_protocol
+            # (uvicorn/server.py:122-129).
             return config.http_protocol_class(  # type: ignore[call-arg]
                 config=config, server_state=self.server_state, app_state=state
             )
