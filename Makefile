@@ -130,6 +130,15 @@ TARGET_SERVICE ?= $(if $(findstring celsiusify,$(TARGET_RELEASE)),$(TARGET_RELEA
 LOCUST_HOST ?= http://$(TARGET_SERVICE).$(TARGET_NAMESPACE).svc.cluster.local:$(TARGET_PORT)
 # The deliveryhero chart's full name for the release (its master Service and Deployments).
 LOCUST_SERVICE = $(if $(findstring locust,$(LOCUST_RELEASE)),$(LOCUST_RELEASE),$(LOCUST_RELEASE)-locust)
+# Pull policy of the master and workers; empty keeps locust/values.yaml's IfNotPresent. A cluster
+# whose Locust image was imported, not pulled (the local test cluster), sets Never.
+LOCUST_PULL_POLICY ?=
+# Extra helm flags, given last (they win), e.g. a short step shape or smaller workers:
+#   LOCUST_EXTRA_ARGS="--set-string loadtest.environment.STEP_SECONDS=10 --set worker.resources.requests.cpu=100m"
+LOCUST_EXTRA_ARGS ?=
+# Where loadtest-results makes <UTC>-in-cluster-<target>/.
+LOCUST_RESULTS_DIR ?= results
+KUBECTL ?= kubectl
 
 LOCUST_HELM_ARGS = --namespace $(LOCUST_NAMESPACE) --version $(LOCUST_CHART_VERSION) -f locust/values.yaml \
 	--set-string loadtest.locust_host=$(LOCUST_HOST) \
@@ -138,7 +147,9 @@ LOCUST_HELM_ARGS = --namespace $(LOCUST_NAMESPACE) --version $(LOCUST_CHART_VERS
 	--set worker.replicas=$(LOCUST_WORKERS) \
 	--set-string master.environment.LOCUST_EXPECT_WORKERS=$(LOCUST_WORKERS) \
 	--set-string master.environment.LOCUST_EXPECT_WORKERS_MAX_WAIT=$(LOCUST_WORKERS_MAX_WAIT) \
-	$(if $(filter ui,$(LOCUST_MODE)),--set loadtest.headless=false --set-string loadtest.environment.STEP_THEN_IDLE=0)
+	$(if $(filter ui,$(LOCUST_MODE)),--set loadtest.headless=false --set-string loadtest.environment.STEP_THEN_IDLE=0) \
+	$(if $(LOCUST_PULL_POLICY),--set image.pullPolicy=$(LOCUST_PULL_POLICY)) \
+	$(LOCUST_EXTRA_ARGS)
 
 .PHONY: loadtest-check-vars
 loadtest-check-vars:
@@ -147,16 +158,16 @@ loadtest-check-vars:
 
 .PHONY: loadtest-configmaps-yaml
 loadtest-configmaps-yaml: ## print the two ConfigMaps (locustfile, lib) the deliveryhero chart mounts
-	@kubectl create configmap celsiusify-locustfile --namespace $(LOCUST_NAMESPACE) \
+	@$(KUBECTL) create configmap celsiusify-locustfile --namespace $(LOCUST_NAMESPACE) \
 	    --from-file=main.py=locust/main.py --dry-run=client -o yaml
 	@echo ---
-	@kubectl create configmap celsiusify-locust-lib --namespace $(LOCUST_NAMESPACE) \
+	@$(KUBECTL) create configmap celsiusify-locust-lib --namespace $(LOCUST_NAMESPACE) \
 	    $(foreach f,$(sort $(wildcard locust/lib/*.py)),--from-file=$(notdir $(f))=$(f)) \
 	    --dry-run=client -o yaml
 
 .PHONY: loadtest-configmaps
 loadtest-configmaps: ## create/update those ConfigMaps in the cluster (kubectl apply)
-	$(MAKE) --no-print-directory loadtest-configmaps-yaml | kubectl apply -f -
+	$(MAKE) --no-print-directory loadtest-configmaps-yaml | $(KUBECTL) apply -f -
 
 .PHONY: loadtest-up
 loadtest-up: helm loadtest-check-vars ## install/upgrade deliveryhero/locust (LOCUST_MODE=headless|ui, LOCUST_TARGET=celsiusify|tfserving)
@@ -168,20 +179,23 @@ loadtest-template: helm loadtest-check-vars ## print what loadtest-up installs (
 
 .PHONY: loadtest-ui
 loadtest-ui: ## port-forward the Locust web UI to http://127.0.0.1:8089
-	kubectl port-forward --namespace $(LOCUST_NAMESPACE) service/$(LOCUST_SERVICE) 8089:8089
+	$(KUBECTL) port-forward --namespace $(LOCUST_NAMESPACE) service/$(LOCUST_SERVICE) 8089:8089
 
+# The running master (not one still terminating after an upgrade) holds the CSVs.
 .PHONY: loadtest-results
 loadtest-results: install ## copy the in-cluster CSVs to results/<UTC>-in-cluster-$(LOCUST_TARGET)/ and summarise them
-	pod=$$(kubectl get pod --namespace $(LOCUST_NAMESPACE) -l component=master,app.kubernetes.io/instance=$(LOCUST_RELEASE) -o name | head -n1 | cut -d/ -f2); \
-	dest="results/$$(date -u +%Y%m%dT%H%M%SZ)-in-cluster-$(LOCUST_TARGET)"; \
-	kubectl cp --namespace $(LOCUST_NAMESPACE) "$$pod:/results" "$$dest" && \
+	pod=$$($(KUBECTL) get pod --namespace $(LOCUST_NAMESPACE) -l component=master,app.kubernetes.io/instance=$(LOCUST_RELEASE) \
+	    --field-selector status.phase=Running -o name | head -n1 | cut -d/ -f2); \
+	if [ -z "$$pod" ]; then echo "no running Locust master of release $(LOCUST_RELEASE) in namespace $(LOCUST_NAMESPACE)" >&2; exit 1; fi; \
+	dest="$(LOCUST_RESULTS_DIR)/$$(date -u +%Y%m%dT%H%M%SZ)-in-cluster-$(LOCUST_TARGET)"; \
+	$(KUBECTL) cp --namespace $(LOCUST_NAMESPACE) "$$pod:/results" "$$dest" && \
 	$(PYTHON) -m bench import "$$dest" --csv-prefix celsiusify --target $(LOCUST_TARGET) $(IMPORT_ARGS) && \
 	$(PYTHON) -m bench report "$$dest"
 
 .PHONY: loadtest-down
 loadtest-down: helm ## uninstall the Locust release and delete its ConfigMaps
 	$(HELM) uninstall $(LOCUST_RELEASE) --namespace $(LOCUST_NAMESPACE)
-	kubectl delete configmap --namespace $(LOCUST_NAMESPACE) celsiusify-locustfile celsiusify-locust-lib --ignore-not-found
+	$(KUBECTL) delete configmap --namespace $(LOCUST_NAMESPACE) celsiusify-locustfile celsiusify-locust-lib --ignore-not-found
 
 VENV_TF ?= .venv-tf
 

@@ -208,7 +208,7 @@ build_pause() {
     finish "$dir" "pause $PAUSE_VERSION" "$start"
 }
 
-# Images: docker-archive tarballs (no registry, no Docker) that `ctr images import` reads.
+# Images: docker-archive tarballs that `ctr images import` reads (no registry; Docker only for Locust).
 build_images() {
     mkdir -p "$IMAGES_DIR"
     local py=${PYTHON:-python3}
@@ -222,6 +222,12 @@ build_images() {
         "$py" scripts/cluster-image.py "$IMAGES_DIR/metrics-server.tar" "$METRICS_SERVER_IMAGE" \
             --file "$METRICS_SERVER_BIN/metrics-server:/metrics-server" \
             --entrypoint /metrics-server --user 65534:65534
+    # Locust (deliveryhero/locust chart) needs Python and pip: built with Docker, cached by key.
+    if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+        bash scripts/locust-image.sh
+    else
+        log "no Docker engine: no Locust image (tests/cluster's in-cluster Locust tests will skip)"
+    fi
 }
 
 mkdir -p "$CLUSTER_CACHE"

@@ -177,3 +177,47 @@ def wait_until_programmed(url: str, timeout: float = 60) -> None:
         except OSError:
             assert time.monotonic() < deadline, f"{url} never answered"
             time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def helm_binary(kubectl: str) -> str:
+    """The helm binary the `helm` fixture runs (for make targets that take HELM=)."""
+    local = ROOT / ".tools" / "bin" / "helm"
+    binary = (
+        os.environ.get("HELM") or shutil.which("helm") or (str(local) if local.exists() else None)
+    )
+    if binary is None:
+        pytest.skip("no helm binary: run make helm")
+    return str(Path(binary).resolve())
+
+
+@pytest.fixture(scope="session")
+def locust_image(ctr: Run) -> str:
+    """locust/values.yaml's image (locustio/locust:<pin>) in the cluster's containerd:
+    scripts/locust-image.sh --import builds it with Docker when its cached archive is stale
+    (cluster-build.sh and cluster-up.sh normally did both already) and imports it if absent."""
+    docker = shutil.which("docker")
+    engine = docker and subprocess.run([docker, "info"], capture_output=True, check=False)
+    if not engine or engine.returncode:
+        pytest.skip("no Docker engine to build the Locust image (scripts/locust-image.sh)")
+    made = subprocess.run(
+        ["bash", "scripts/locust-image.sh", "--import"],
+        capture_output=True, text=True, timeout=900, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr[-3000:]
+    values = (ROOT / "locust" / "values.yaml").read_text()
+    image = values.split("\nimage:\n", 1)[1]
+    repository = image.split("repository:", 1)[1].split()[0]
+    tag = image.split("tag:", 1)[1].split()[0]
+    listed = ctr("images", "ls", "-q").stdout.split()
+    assert f"docker.io/{repository}:{tag}" in listed, listed
+    return f"{repository}:{tag}"
+
+
+def make_env(kubectl: str) -> dict[str, str]:
+    """Environment for make targets that run kubectl/helm: only the local cluster's kubeconfig,
+    and its own kubectl first on PATH."""
+    env = {**os.environ, "KUBECONFIG": KUBECONFIG}
+    env["PATH"] = f"{Path(kubectl).parent}{os.pathsep}{env['PATH']}"
+    env.pop("MAKEFLAGS", None)
+    return env
