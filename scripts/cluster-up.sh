@@ -37,10 +37,18 @@ mkdir -p "$STATE_DIR"/{pki,logs,etcd,kubelet,containerd,cni/net.d,cni/ipam,manif
 export PATH=$CONTAINERD_BIN:$RUNC_BIN:$K8S_BIN:$PATH
 
 # start NAME CMD...: a detached process, its pid in $RUN_DIR/pids/NAME, its log in logs/NAME.log.
+# It inherits no descriptor above stderr: under `flock LOCK make cluster-up` the daemons would
+# otherwise keep the lock's descriptor open, and the lock held, for as long as the cluster runs.
 start() {
     local name=$1
     shift
-    setsid "$@" >"$STATE_DIR/logs/$name.log" 2>&1 </dev/null &
+    (
+        for fd in /proc/self/fd/*; do
+            fd=${fd##*/}
+            if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+        done
+        exec setsid "$@" >"$STATE_DIR/logs/$name.log" 2>&1 </dev/null
+    ) &
     echo $! >"$RUN_DIR/pids/$name"
 }
 
@@ -251,7 +259,7 @@ for image in "$IMAGES_DIR"/*.tar; do
     "$CONTAINERD_BIN/ctr" --address "$CONTAINERD_SOCK" -n k8s.io images import \
         --label io.cri-containerd.pinned=pinned "$image" 2>&1 >/dev/null | grep -v DEPRECATION >&2 || true
 done
-log "images imported: $("$CONTAINERD_BIN/ctr" --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -v '^sha256' | tr '\n' ' ')"
+log "images imported: $("$CONTAINERD_BIN/ctr" --address "$CONTAINERD_SOCK" -n k8s.io images ls -q 2>/dev/null | grep -v '^sha256' | tr '\n' ' ')"
 
 # --- kubelet and kube-proxy ---------------------------------------------------------------------
 cat >"$STATE_DIR/kubelet.yaml" <<EOF
