@@ -229,8 +229,10 @@ overload: install ## the app past capacity: wrk at 32..4096 connections (503 sha
 
 # --- Local Kubernetes (a test fixture built from upstream source) ----------------------------
 # Binaries are cached outside the repository, keyed by version (scripts/cluster-versions.sh):
-# $(CELSIUSIFY_CLUSTER_CACHE), default /var/cache/celsiusify-cluster. Needs root, Go, gcc,
-# libseccomp-dev and Debian's containernetworking-plugins. See README "Local cluster".
+# $(CELSIUSIFY_CLUSTER_CACHE), default /var/cache/celsiusify-cluster. Needs root, Go (1.26 here)
+# and Debian's gcc libc6-dev pkg-config libseccomp-dev containernetworking-plugins iptables
+# iproute2 openssl curl util-linux python3, and a running Docker engine (docker.io; the Locust
+# image, on the base stand-in that debootstrap makes). See README "Local cluster".
 CLUSTER_KUBECONFIG ?= /var/lib/celsiusify-cluster/admin.kubeconfig
 
 .PHONY: cluster-build

@@ -49,14 +49,44 @@ def hpa_status(kube: Run, namespace: str) -> dict[str, object]:
     return dict(json.loads(out.stdout).get("status", {}))
 
 
+def cpu_utilization(status: dict[str, object]) -> int | None:
+    """The CPU utilisation the HPA computed, or None while it has none.
+
+    When the HPA cannot compute a metric (no sample from metrics-server yet for a new pod, or
+    the pod not Ready), the controller still writes `currentMetrics: [{"type": ""}]` and keeps
+    the previous desiredReplicas, 0 for a new HPA (pkg/controller/podautoscaler/horizontal.go,
+    computeReplicasForMetrics and setCurrentReplicasAndMetricsInStatus, v1.37.2). A non-empty
+    currentMetrics therefore says nothing: only a computed averageUtilization does.
+    """
+    for metric in status.get("currentMetrics") or []:  # type: ignore[attr-defined]
+        resource = metric.get("resource") or {}
+        if resource.get("name") == "cpu" and "averageUtilization" in resource.get("current", {}):
+            return int(resource["current"]["averageUtilization"])
+    return None
+
+
+def condition_messages(status: dict[str, object]) -> str:
+    return "\n".join(
+        f"{c['type']}={c['status']} {c.get('reason')}: {c.get('message')}"
+        for c in status.get("conditions") or []  # type: ignore[attr-defined]
+    )
+
+
 def test_hpa_scales_up_under_load_and_back_down(
     release: str, kube: Run, kubectl: str, namespace: str, tmp_path: Path
 ) -> None:
-    # The HPA must be reading CPU before the load starts, or the bound measures metrics warm-up.
+    # The HPA must have computed a CPU utilisation and a desired count before the load starts,
+    # or the bound measures metrics warm-up (and a failed first computation leaves it at 0).
     deadline = time.monotonic() + 120
-    while not hpa_status(kube, namespace).get("currentMetrics"):
-        assert time.monotonic() < deadline, "the HPA never got a CPU metric"
-        time.sleep(3)
+    while True:
+        status = hpa_status(kube, namespace)
+        if cpu_utilization(status) is not None and int(str(status.get("desiredReplicas"))) >= 1:
+            break
+        assert time.monotonic() < deadline, "the HPA never computed CPU:\n" + condition_messages(
+            status
+        )
+        time.sleep(2)
+    print(f"HPA reading CPU {time.monotonic() - deadline + 120:.0f}s after the install")
     # bench.hpa runs `kubectl get hpa NAME`: a kubeconfig whose context names the namespace.
     config = tmp_path / "kubeconfig"
     config.write_text(Path(KUBECONFIG).read_text())
@@ -82,7 +112,11 @@ def test_hpa_scales_up_under_load_and_back_down(
     if not above:
         events = kube("get", "events", "-n", namespace, "--sort-by=.lastTimestamp").stdout
         table = "\n".join(",".join(str(v) for v in r.values()) for r in rows)
-        pytest.fail(f"the HPA never asked for more than one replica:\n{table}\n{events[-4000:]}")
+        conditions = condition_messages(hpa_status(kube, namespace))
+        pytest.fail(
+            f"the HPA never asked for more than one replica:\n{table}\n{conditions}\n"
+            f"{events[-4000:]}"
+        )
     first = float(above[0]["timestamp"]) - started
     peak = max(int(r.get("ready_replicas") or 0) for r in rows)
     print(f"HPA asked for >1 replica {first:.0f}s after the load started; ready peak {peak}")
