@@ -23,7 +23,7 @@ MISSING_TAG = "0.0.0-not-built"
 # The release names double as the Deployments' names (they contain "celsiusify").
 NO_IMAGE, CRASHING, UNREADY = "celsiusify-noimage", "celsiusify-crash", "celsiusify-unready"
 # Shown by `helm upgrade -i --wait` when the pods never become Ready in time.
-WAIT_SECONDS = 45
+WAIT_SECONDS = 20
 
 
 def events_of(kube: Run, namespace: str, pod_prefix: str) -> list[dict[str, str]]:

@@ -109,7 +109,7 @@ def test_hpa_scales_up_under_load_and_back_down(
     bench = subprocess.run(
         [sys.executable, "-m", "bench", "run", "--url", release, "--target", "celsiusify-cluster",
          "--kube-hpa", RELEASE, "--hpa-interval", "2", "--start-users", "8", "--step-users", "8",
-         "--step-seconds", "30", "--max-users", "24", "--run-dir", str(run_dir)],
+         "--step-seconds", "20", "--max-users", "24", "--run-dir", str(run_dir)],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=400, check=False,
     )  # fmt: skip
     assert bench.returncode == 0, bench.stdout[-3000:] + bench.stderr[-3000:]
