@@ -19,12 +19,14 @@ import logging
 import resource
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from app.accept import BurstAcceptor
 from app.logs import configure_logging
@@ -209,8 +211,32 @@ def build_server(args: argparse.Namespace, application: FastAPI | None = None) -
     return DrainingServer(config, runtime, args.shutdown_delay, governor)
 
 
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per invalid CELSIUSIFY_* variable: its name, the value given, the rule."""
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"])
+        if not field:  # a rule across settings
+            lines.append(f"celsiusify: invalid settings: {problem['msg']}")
+            continue
+        given = problem.get("input")
+        shown = f"={given!r}" if isinstance(given, str) else ""
+        lines.append(
+            f"celsiusify: invalid setting CELSIUSIFY_{field.upper()}{shown} ({field}): "
+            f"{problem['msg']}"
+        )
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run until a signal; 0 after a clean shutdown, 3 if start-up failed."""
-    server = build_server(parse_args(argv))
+    """Run until a signal; 0 after a clean shutdown, 2 on an invalid setting, 3 if start-up
+    failed."""
+    args = parse_args(argv)
+    try:
+        server = build_server(args)
+    except ValidationError as error:  # the environment's settings, not a bug: no traceback
+        for line in settings_problems(error):
+            print(line, file=sys.stderr)
+        return 2
     server.run()
     return 0 if server.started else 3

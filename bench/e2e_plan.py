@@ -437,3 +437,25 @@ class Plan:  # pylint: disable=too-many-instance-attributes,too-many-public-meth
     def pod_logs(self, pod: str) -> Cmd:
         """The last lines of every container of one pod."""
         return self.kubectl("logs", pod, "--all-containers", "--prefix", "--tail=40")
+
+
+def base_images(dockerfile: str) -> list[str]:
+    """The images a Dockerfile's FROM lines pull (ARG defaults substituted; stages and
+    `scratch` left out), in order, once each."""
+    args: dict[str, str] = {}
+    stages: set[str] = set()
+    bases: list[str] = []
+    for line in dockerfile.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0].upper() == "ARG" and "=" in words[1]:
+            name, _, value = words[1].partition("=")
+            args.setdefault(name, value.strip("\"'"))
+        elif len(words) >= 2 and words[0].upper() == "FROM":
+            image = next(w for w in words[1:] if not w.startswith("--"))
+            for name, value in args.items():
+                image = image.replace(f"${{{name}}}", value).replace(f"${name}", value)
+            if image != "scratch" and image not in stages and image not in bases:
+                bases.append(image)
+            if len(words) >= 4 and words[-2].upper() == "AS":
+                stages.add(words[-1])
+    return bases

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Install the Debian packages CI needs that this machine lacks, in one apt-get run:
-#   docker.io          the image tests (tests/docker) and the images the local cluster runs
+#   docker.io debootstrap
+#                      the image tests (tests/docker), the images the local cluster runs, and
+#                      the stand-in for their base (scripts/make-base-image.sh: no registry here)
 #   poppler-utils      pdftoppm, which renders the report's first page in the report tests
-#   gcc libc6-dev libseccomp-dev
+#   gcc libc6-dev libseccomp-dev pkg-config
 #                      the local cluster's build: runc (cgo, seccomp) and the static pause binary
-#   containernetworking-plugins iptables iproute2 openssl conntrack
+#   containernetworking-plugins iptables iproute2 openssl curl
 #                      the local cluster's start: bridge/host-local CNI, kube-proxy, certificates
 # Needs root; without it, prints what is missing and returns 1 (the caller says what is skipped).
 set -euo pipefail
 
-wanted=(docker.io poppler-utils gcc libc6-dev libseccomp-dev containernetworking-plugins iptables
-    iproute2 openssl conntrack)
+wanted=(docker.io debootstrap poppler-utils gcc libc6-dev libseccomp-dev pkg-config
+    containernetworking-plugins iptables iproute2 openssl curl)
 missing=()
 for pkg in "${wanted[@]}"; do
     dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

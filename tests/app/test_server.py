@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -142,3 +145,21 @@ def test_no_access_log_by_default(start_server: Callable[..., ServerProcess]) ->
     lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
     assert lines, "structured log lines expected"
     assert not [line for line in lines if line["logger"] == "uvicorn.access"]
+
+
+def test_an_invalid_setting_is_one_line_per_variable_not_a_traceback() -> None:
+    """What `kubectl logs --previous` shows for a CrashLoopBackOff from a bad value."""
+    env = {**os.environ, "CELSIUSIFY_MAX_BODY_BYTES": "10", "CELSIUSIFY_MAX_CONNECTIONS": "many"}
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", "0"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "celsiusify: invalid setting CELSIUSIFY_MAX_BODY_BYTES='10' (max_body_bytes): "
+        "Input should be greater than or equal to 1024",
+        "celsiusify: invalid setting CELSIUSIFY_MAX_CONNECTIONS='many' (max_connections): "
+        "Input should be a valid integer, unable to parse string as an integer",
+    ]
