@@ -391,10 +391,11 @@ class E2eRun:  # pylint: disable=too-many-instance-attributes
         if self.plan.loader.kind != "local-cluster" or self.args.dry_run:
             return []
         bases = base_images((ROOT / target.dockerfile).read_text(encoding="utf-8"))
+        docker = self.plan.tools.docker
         return [
             base
             for base in bases
-            if not self.shell.run(cmd(self.tools.docker, "image", "inspect", base), quiet=True).ok
+            if not self.shell.run(cmd(docker, "image", "inspect", base), quiet=True).ok
         ]
 
     def images(self) -> None:
