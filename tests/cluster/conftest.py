@@ -125,9 +125,8 @@ def ctr() -> Run:
 @pytest.fixture(scope="session")
 def api_image(ctr: Run) -> str:
     """The API image under the chart's default name in the cluster's containerd (no registry):
-    `docker save` of the image the Docker tests build, imported with ctr, then tagged."""
-    if CHART_IMAGE in ctr("images", "ls", "-q").stdout.split():
-        return CHART_IMAGE
+    `docker save` of the image the Docker tests build, imported with ctr, then tagged.
+    Imported every session: one already there under that name may be an older build."""
     docker = shutil.which("docker")
     if (
         docker is None
