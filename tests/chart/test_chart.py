@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from app import __version__
-from tests.chart.conftest import CHART, Objects, app_flags, by_kind, one, run_helm
+from tests.helpers.helm import CHART, Objects, run_helm
+from tests.helpers.objects import NEWEST_KUBERNETES, OLDEST_KUBERNETES, app_flags, by_kind, one
 
 pytestmark = pytest.mark.helm
 
@@ -21,8 +22,6 @@ MATRIX = {
     "ingress-3-replicas": ("celsiusify-chart/examples/ingress-3-replicas.yaml",),
     "tfserving": ("tfserving/values.yaml",),
 }
-OLDEST_KUBERNETES = "1.30.0"
-NEWEST_KUBERNETES = kubernetes_validate.latest_version()
 
 
 def container(objects: Objects) -> dict[str, Any]:

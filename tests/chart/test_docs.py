@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.chart.conftest import CHART, ROOT, Objects, app_flags, one
+from tests.helpers.helm import CHART, ROOT, Objects
+from tests.helpers.objects import app_flags, one
 from tests.k8s_rules import violations
 
 SCRIPT = ROOT / "scripts" / "chart_docs.py"

@@ -8,19 +8,18 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.chart.conftest import CHART, Objects, by_kind, one, run_helm, validate_object
-from tests.chart.test_chart import NEWEST_KUBERNETES, OLDEST_KUBERNETES
+from tests.helpers.helm import CHART, DIGEST, MONITORING_FORCED, Objects, run_helm
+from tests.helpers.objects import (
+    NEWEST_KUBERNETES,
+    OLDEST_KUBERNETES,
+    by_kind,
+    one,
+    validate_object,
+)
 from tests.k8s_rules import violations
 
 pytestmark = pytest.mark.helm
 
-DIGEST = "sha256:" + "0123456789abcdef" * 4
-MONITORING_FORCED = (
-    "metrics.serviceMonitor.enabled=true",
-    "metrics.serviceMonitor.force=true",
-    "metrics.prometheusRule.enabled=true",
-    "metrics.prometheusRule.force=true",
-)
 # feature: (values files, --set pairs that switch it on, kinds it adds)
 FEATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...], set[str]]] = {
     "network-policy": (

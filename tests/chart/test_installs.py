@@ -13,16 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.chart.conftest import (
-    CHART,
-    ROOT,
-    Objects,
-    app_flags,
-    by_kind,
-    drain_seconds,
-    one,
-    run_helm,
-)
+from tests.helpers.helm import CHART, ROOT, Objects, run_helm
+from tests.helpers.objects import app_flags, by_kind, drain_seconds, one
 from tests.k8s_rules import violations
 
 pytestmark = pytest.mark.helm

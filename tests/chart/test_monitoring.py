@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.chart.conftest import CHART, Objects, by_kind, one, run_helm, validate_object
-from tests.chart.test_features import MONITORING_FORCED
+from tests.helpers.helm import CHART, MONITORING_FORCED, Objects, run_helm
+from tests.helpers.objects import by_kind, one, validate_object
 
 pytestmark = pytest.mark.helm
 

@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.chart.conftest import CHART, ROOT, run_helm
-from tests.chart.test_features import DIGEST, MONITORING_FORCED
+from tests.helpers.helm import CHART, DIGEST, MONITORING_FORCED, ROOT, run_helm
 
 pytestmark = pytest.mark.helm
 

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from app.server import parse_args
-from tests.chart.conftest import APP, CHART, ROOT, Objects, app_flags, one, run_helm
+from tests.helpers.helm import CHART, ROOT, Objects, run_helm
+from tests.helpers.objects import APP, app_flags, one
 from tests.k8s_rules import violations
 
 pytestmark = pytest.mark.helm

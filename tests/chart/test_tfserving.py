@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.chart.conftest import ROOT, Objects, one
+from tests.helpers.helm import ROOT, Objects
+from tests.helpers.objects import one
 from tests.k8s_rules import parse_quantity
 
 DOCKERFILE = ROOT / "tfserving" / "Dockerfile"

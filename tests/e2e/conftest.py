@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chart.conftest import find_helm
+from tests.helpers.helm import find_helm
 
 ROOT = Path(__file__).resolve().parents[2]
 # deliveryhero/locust 0.35.0, packaged beside the project (no chart repository is reachable).

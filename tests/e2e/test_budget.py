@@ -27,8 +27,8 @@ from bench.e2e_plan import (
 )
 from bench.e2e_shell import execute
 from bench.hpa import millicores
-from tests.chart.conftest import validate_object
 from tests.e2e.conftest import NAMESPACE, ROOT, TAG
+from tests.helpers.objects import validate_object
 from tests.k8s_rules import violations
 
 NODE_MILLICORES = 4000

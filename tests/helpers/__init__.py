@@ -1,9 +1,10 @@
-"""What tests in more than one folder share, under public names; test modules import only these.
+"""What more than one test module uses, under public names; test modules import only these.
 
 - `tests.helpers.server`: `python -m app` processes on free loopback ports.
 - `tests.helpers.hostile`: raw-socket clients that behave as attackers do.
 - `tests.helpers.docker`: the docker CLI, base images and image builds.
 - `tests.helpers.helm`: the helm binary and chart rendering.
+- `tests.helpers.objects`: rendered Kubernetes objects: by kind, strict validation, the app's flags.
 
 Fixtures built on them live in the nearest conftest.py that covers every user
 (tests/conftest.py for `start_server`, `helm` and `render`); no module imports a

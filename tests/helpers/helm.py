@@ -14,6 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "celsiusify-chart"
 
 Objects = list[dict[str, Any]]
+# --set values more than one chart test renders with: an image digest (a placeholder), and the
+# monitoring objects rendered even without the Prometheus Operator's CRDs in the cluster.
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+MONITORING_FORCED = (
+    "metrics.serviceMonitor.enabled=true",
+    "metrics.serviceMonitor.force=true",
+    "metrics.prometheusRule.enabled=true",
+    "metrics.prometheusRule.force=true",
+)
 
 
 def find_helm() -> str | None:

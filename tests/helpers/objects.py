@@ -1,4 +1,5 @@
-"""Helm fixtures: the binary (PATH, else .tools/bin/helm from `make helm`) and rendering."""
+"""Kubernetes objects as helm renders them: pick them by kind, validate them strictly, read the
+app's flags from a container. Shared by the chart, Locust and e2e tests."""
 
 from __future__ import annotations
 
@@ -7,71 +8,24 @@ import copy
 import functools
 import json
 import math
-import os
-import shutil
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
-import pytest
-import yaml
 
 from app.server import parse_args
+from tests.helpers.helm import Objects
 
 ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "celsiusify-chart"
 # Custom resources' schemas, vendored with their source and version (see the README there).
 CRD_SCHEMAS = ROOT / "tests" / "schemas"
-
-Objects = list[dict[str, Any]]
-
-
-def find_helm() -> str | None:
-    """$HELM, else helm on PATH, else the one `make helm` fetches."""
-    local = ROOT / ".tools" / "bin" / "helm"
-    return (
-        os.environ.get("HELM") or shutil.which("helm") or (str(local) if local.exists() else None)
-    )
-
-
-@pytest.fixture(scope="session")
-def helm() -> str:
-    binary = find_helm()
-    if binary is None:
-        pytest.skip("no helm binary: put helm on PATH or run `make helm` (make test does)")
-    return binary
-
-
-def run_helm(helm: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([helm, *args], capture_output=True, text=True, check=False, cwd=ROOT)
-
-
-@pytest.fixture(scope="session")
-def render(helm: str) -> Callable[..., Objects]:
-    """Render the chart with values files and --set (--set-json) pairs; fail with helm's stderr."""
-
-    def _render(
-        *values_files: str,
-        sets: tuple[str, ...] = (),
-        json_sets: tuple[str, ...] = (),
-        release: str = "demo",
-        namespace: str = "bench",
-    ) -> Objects:
-        args = ["template", release, str(CHART), "--namespace", namespace]
-        for values_file in values_files:
-            args += ["-f", str(ROOT / values_file)]
-        for pair in sets:
-            args += ["--set", pair]
-        for pair in json_sets:
-            args += ["--set-json", pair]
-        result = run_helm(helm, *args)
-        assert result.returncode == 0, result.stderr
-        return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-
-    return _render
+# The Kubernetes versions the chart's objects are validated against: the oldest supported, the
+# newest kubernetes-validate knows.
+OLDEST_KUBERNETES = "1.30.0"
+NEWEST_KUBERNETES = kubernetes_validate.latest_version()
+# How the chart's containers start the app.
+APP = ["python", "-m", "app"]
 
 
 def by_kind(objects: Objects, kind: str) -> list[dict[str, Any]]:
@@ -79,6 +33,7 @@ def by_kind(objects: Objects, kind: str) -> list[dict[str, Any]]:
 
 
 def one(objects: Objects, kind: str) -> dict[str, Any]:
+    """The only object of that kind (fails when there are none or several)."""
     (obj,) = by_kind(objects, kind)
     return obj
 
@@ -126,9 +81,6 @@ def validate_object(obj: dict[str, Any], kubernetes_version: str) -> None:
         )
         if error is not None:
             raise error
-
-
-APP = ["python", "-m", "app"]
 
 
 def app_flags(container: dict[str, Any]) -> argparse.Namespace | None:
