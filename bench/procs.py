@@ -2,7 +2,7 @@
 
 `bench run` (the app beside Locust), `make perf` and `make overload` (the app or the Starlette
 yardstick beside wrk) start their servers here, so a port, a pin and a readiness wait are
-written once; tests/conftest.py takes free_port from here too.
+written once; tests/helpers/server.py takes free_port from here too.
 """
 
 from __future__ import annotations

@@ -11,11 +11,7 @@ from functools import partial
 import pytest
 
 from tests.helpers.helm import Objects, find_helm, render_chart
-from tests.helpers.server import ServerProcess, free_port
-
-# Still imported from here by tests/locust/test_users.py and test_incluster.py (changed
-# with the Locust work): drop this once they import tests.helpers.server themselves.
-__all__ = ["ServerProcess", "free_port"]
+from tests.helpers.server import ServerProcess
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 from bench.run import TARGET_OF_USER, parse_args
-from tests.conftest import ServerProcess, free_port
 from tests.helpers.helm import Objects
 from tests.helpers.objects import one
+from tests.helpers.server import ServerProcess, free_port
 from tests.k8s_rules import violations
 
 ROOT = Path(__file__).resolve().parents[2]

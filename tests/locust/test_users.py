@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ServerProcess
+from tests.helpers.server import ServerProcess
 
 pytestmark = pytest.mark.locust
 RUNNER = Path(__file__).with_name("library_run.py")
