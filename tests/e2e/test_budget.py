@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import shlex
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -27,7 +26,8 @@ from bench.e2e_plan import (
 )
 from bench.e2e_shell import execute
 from bench.hpa import millicores
-from tests.e2e.conftest import NAMESPACE, ROOT, TAG
+from tests.helpers.e2e import NAMESPACE, ROOT, TAG
+from tests.helpers.helm import Objects
 from tests.helpers.objects import validate_object
 from tests.k8s_rules import violations
 
@@ -42,8 +42,6 @@ KIND_SYSTEM = {
     "coredns": 2 * 100,
     "kindnet": 100,
 }
-
-Objects = list[dict[str, Any]]
 
 
 def e2e_plan(helm: str, chart: Path, workers: int = 2) -> Plan:
@@ -72,8 +70,8 @@ def rendered(plan: Plan, what: str, target: Target) -> Objects:
 
 
 @pytest.fixture(scope="module")
-def renders(e2e_helm: str, locust_chart: Path) -> dict[tuple[str, str], Objects]:
-    plan = e2e_plan(e2e_helm, locust_chart)
+def renders(helm: str, locust_chart: Path) -> dict[tuple[str, str], Objects]:
+    plan = e2e_plan(helm, locust_chart)
     return {
         (what, target.name): rendered(plan, what, target)
         for target in TARGETS.values()
@@ -154,7 +152,7 @@ def test_the_written_budget_is_what_the_renders_request_and_fits_four_cpus(
 
 
 def test_the_budget_check_fails_when_a_release_grows(
-    e2e_helm: str, locust_chart: Path, renders: dict[tuple[str, str], Objects]
+    helm: str, locust_chart: Path, renders: dict[tuple[str, str], Objects]
 ) -> None:
     written = written_budget(BUDGET.read_text())
     measured = measured_budget(renders)
@@ -163,6 +161,6 @@ def test_the_budget_check_fails_when_a_release_grows(
         {**written, "tfserving": 3000, "total": written["total"] + 2000}, measured
     )
     # --workers 4 is measured, and no longer fits the written budget.
-    more = rendered(e2e_plan(e2e_helm, locust_chart, workers=4), "locust", TARGETS["celsiusify"])
+    more = rendered(e2e_plan(helm, locust_chart, workers=4), "locust", TARGETS["celsiusify"])
     workers = sum(v for k, v in peak_cpu_requests(more).items() if k.endswith("worker"))
     assert workers == 4 * 400 != written["locust-workers"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import run_e2e
+from tests.helpers.e2e import run_e2e
 
 LOADER_FORMS = "e2e: --loader must be kind, minikube, registry=<prefix> or local-cluster"
 

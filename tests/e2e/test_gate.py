@@ -17,7 +17,7 @@ from bench.e2e_gate import (
     written_budget,
     wrong_answers,
 )
-from tests.e2e.conftest import ROOT
+from tests.helpers.e2e import ROOT
 
 
 def history(*points: tuple[int, int]) -> list[dict[str, str]]:

@@ -12,7 +12,7 @@ import yaml
 
 from bench.e2e_plan import METRICS_SERVER_VERSION, TARGETS
 from bench.run import TARGET_OF_USER
-from tests.e2e.conftest import NAMESPACE, ROOT, TAG, Transcript
+from tests.helpers.e2e import NAMESPACE, ROOT, TAG, Transcript
 
 Plan = Callable[..., Transcript]
 # Commands that name no namespace on purpose: local or cluster-wide reads, and the namespace's own.
