@@ -12,14 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers.helm import ROOT, Objects
+from tests.helpers.helm import LOCUST_CHART, ROOT, Objects
 from tests.helpers.objects import one
 from tests.k8s_rules import PodEndpoint, network_policy_allows, pod_template
 
 pytestmark = pytest.mark.helm
 
 EXAMPLE = "celsiusify-chart/examples/network-policy.yaml"
-LOCUST_CHART = ROOT.parent / "shared" / "charts" / "locust-0.35.0.tgz"
 NAMESPACE = "default"  # the example's Locust namespace is make's default LOCUST_NAMESPACE
 # Pods as kube-prometheus-stack and ingress-nginx label them with their defaults.
 PROMETHEUS = PodEndpoint(

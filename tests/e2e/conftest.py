@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.e2e import NAMESPACE, ROOT, TAG, Transcript, run_e2e
-
-# deliveryhero/locust 0.35.0, packaged beside the project (no chart repository is reachable).
-LOCUST_CHART = ROOT.parent / "shared" / "charts" / "locust-0.35.0.tgz"
+from tests.helpers.e2e import NAMESPACE, TAG, Transcript, run_e2e
+from tests.helpers.helm import LOCUST_CHART
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "celsiusify-chart"
+# deliveryhero/locust 0.35.0, packaged from deliveryhero/helm-charts beside the project (never
+# copied into it; no chart repository is reachable from these machines).
+LOCUST_CHART = ROOT.parent / "shared" / "charts" / "locust-0.35.0.tgz"
 
 Objects = list[dict[str, Any]]
 # --set values more than one chart test renders with: an image digest (a placeholder), and the

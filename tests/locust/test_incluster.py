@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from bench.run import TARGET_OF_USER, parse_args
-from tests.helpers.helm import Objects
+from tests.helpers.helm import LOCUST_CHART, Objects
 from tests.helpers.objects import one
 from tests.helpers.server import ServerProcess, free_port
 from tests.k8s_rules import violations
@@ -27,8 +27,6 @@ from tests.k8s_rules import violations
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 VALUES = yaml.safe_load((ROOT / "locust" / "values.yaml").read_text())
-# Packaged from deliveryhero/helm-charts; beside the project, never copied into it.
-LOCUST_CHART = ROOT.parent / "shared" / "charts" / "locust-0.35.0.tgz"
 
 
 def make(*args: str) -> subprocess.CompletedProcess[str]:
