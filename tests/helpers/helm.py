@@ -1,4 +1,5 @@
-"""helm for the chart and in-cluster Locust tests: find the binary, run it, render the chart."""
+"""helm for the chart, Locust and e2e tests: find the binary, run it, render the chart; the --set
+values and the Locust chart more than one of them uses."""
 
 from __future__ import annotations
 
