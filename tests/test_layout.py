@@ -12,10 +12,6 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 
-# Folders still importing their own conftest or test modules, changed with the work that
-# owns them (issue 15): they are left out until then. Every other folder is held to the rule.
-NOT_YET_CONVERTED = ("cluster",)
-
 
 def is_test_or_conftest(module: str) -> bool:
     """True for `tests.….conftest` and `tests.….test_*`."""
@@ -47,8 +43,7 @@ def test_no_module_imports_a_conftest_or_a_test_module() -> None:
     offenders = {
         str(path.relative_to(TESTS)): sorted(imported)
         for path in sorted(TESTS.rglob("*.py"))
-        if path.relative_to(TESTS).parts[0] not in NOT_YET_CONVERTED
-        and (imported := shared_imports(path))
+        if (imported := shared_imports(path))
     }
     assert not offenders, f"import these from tests/helpers instead: {offenders}"
 

@@ -5,60 +5,30 @@ Every test here is marked `cluster` and skips, saying so, when no local cluster 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "celsiusify-chart"
-# Only the local cluster: never $KUBECONFIG, which may name a real one.
-KUBECONFIG = os.environ.get(
-    "CELSIUSIFY_CLUSTER_KUBECONFIG", "/var/lib/celsiusify-cluster/admin.kubeconfig"
+from tests.helpers.cluster import (
+    CHART_IMAGE,
+    KUBECONFIG,
+    NAMESPACE,
+    NO_CLUSTER,
+    SOURCE_IMAGE,
+    Run,
+    cluster_run,
+    cluster_var,
 )
-NO_CLUSTER = "no local cluster: run make cluster-up"
-# The image the chart's defaults run (image.repository:appVersion) and where it comes from.
-CHART_IMAGE = "ghcr.io/celsiusify/celsiusify:1.0.0"
-SOURCE_IMAGE = os.environ.get("CELSIUSIFY_CLUSTER_SOURCE_IMAGE", "celsiusify:pytest")
-NAMESPACE = "celsiusify-cluster-test"
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
+from tests.helpers.helm import ROOT, find_helm
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.cluster)
-
-
-def cluster_var(name: str) -> str:
-    """A variable of scripts/cluster-versions.sh / cluster-env.sh (paths follow the pinned set)."""
-    script = f"source scripts/cluster-versions.sh; source scripts/cluster-env.sh; echo ${name}"
-    out = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    return out.stdout.strip()
-
-
-def _run(
-    *cmd: str, timeout: float = 300, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KUBECONFIG": KUBECONFIG}
-    return subprocess.run(
-        list(cmd),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-        env=env,
-        input=stdin,
-        cwd=ROOT,
-    )
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +40,7 @@ def kubectl() -> str:
         pytest.skip("no kubectl: run make cluster-build")
     if not Path(KUBECONFIG).exists():
         pytest.skip(f"{NO_CLUSTER} ({KUBECONFIG} does not exist)")
-    ready = _run(binary, "get", "--raw", "/readyz", timeout=15)
+    ready = cluster_run(binary, "get", "--raw", "/readyz", timeout=15)
     if ready.returncode != 0:
         pytest.skip(f"{NO_CLUSTER} (API server: {ready.stderr.strip()[-200:]})")
     return binary
@@ -83,7 +53,7 @@ def kube(kubectl: str) -> Run:
     def run(
         *args: str, timeout: float = 300, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return _run(kubectl, *args, timeout=timeout, stdin=stdin)
+        return cluster_run(kubectl, *args, timeout=timeout, stdin=stdin)
 
     return run
 
@@ -91,15 +61,12 @@ def kube(kubectl: str) -> Run:
 @pytest.fixture(scope="session")
 def helm(kubectl: str) -> Run:
     """helm ($HELM, PATH, or .tools/bin/helm) against the local cluster."""
-    local = ROOT / ".tools" / "bin" / "helm"
-    binary = (
-        os.environ.get("HELM") or shutil.which("helm") or (str(local) if local.exists() else None)
-    )
+    binary = find_helm()
     if binary is None:
         pytest.skip("no helm binary: run make helm")
 
     def run(*args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
-        return _run(binary, "--kubeconfig", KUBECONFIG, *args, timeout=timeout)
+        return cluster_run(binary, "--kubeconfig", KUBECONFIG, *args, timeout=timeout)
 
     return run
 
@@ -115,7 +82,7 @@ def ctr() -> Run:
     def run(
         *args: str, timeout: float = 300, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return _run(
+        return cluster_run(
             str(binary), "--address", sock, "-n", "k8s.io", *args, timeout=timeout, stdin=stdin
         )
 
@@ -164,27 +131,10 @@ def namespace(kube: Run) -> Iterator[str]:
     kube("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", timeout=180)
 
 
-def wait_until_programmed(url: str, timeout: float = 60) -> None:
-    """helm --wait returns when the pods are Ready; kube-proxy programs a new Service's rules a
-    moment later (measured here: up to a few seconds). Wait for the first answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                pass
-            return
-        except OSError:
-            assert time.monotonic() < deadline, f"{url} never answered"
-            time.sleep(0.2)
-
-
 @pytest.fixture(scope="session")
 def helm_binary(kubectl: str) -> str:
     """The helm binary the `helm` fixture runs (for make targets that take HELM=)."""
-    local = ROOT / ".tools" / "bin" / "helm"
-    binary = (
-        os.environ.get("HELM") or shutil.which("helm") or (str(local) if local.exists() else None)
-    )
+    binary = find_helm()
     if binary is None:
         pytest.skip("no helm binary: run make helm")
     return str(Path(binary).resolve())
@@ -211,12 +161,3 @@ def locust_image(ctr: Run) -> str:
     listed = ctr("images", "ls", "-q").stdout.split()
     assert f"docker.io/{repository}:{tag}" in listed, listed
     return f"{repository}:{tag}"
-
-
-def make_env(kubectl: str) -> dict[str, str]:
-    """Environment for make targets that run kubectl/helm: only the local cluster's kubeconfig,
-    and its own kubectl first on PATH."""
-    env = {**os.environ, "KUBECONFIG": KUBECONFIG}
-    env["PATH"] = f"{Path(kubectl).parent}{os.pathsep}{env['PATH']}"
-    env.pop("MAKEFLAGS", None)
-    return env

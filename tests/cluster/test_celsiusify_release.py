@@ -16,7 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cluster.conftest import CHART, KUBECONFIG, Run, wait_until_programmed
+from tests.helpers.cluster import KUBECONFIG, Run, wait_until_programmed
+from tests.helpers.helm import CHART
 
 pytestmark = pytest.mark.cluster
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.conftest import KUBECONFIG, ROOT, Run
+from tests.helpers.cluster import KUBECONFIG, Run
+from tests.helpers.helm import LOCUST_CHART, ROOT
 
 pytestmark = pytest.mark.cluster
 
-LOCUST_CHART = ROOT.parent / "shared" / "charts" / "locust-0.35.0.tgz"
 NAMESPACE = "celsiusify-e2e-test"
 TAG = "e2e-test"
 LOCAL = ["--loader", "local-cluster", "--locust-chart", str(LOCUST_CHART), "--namespace",

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cluster.conftest import CHART, ROOT, Run
+from tests.helpers.cluster import Run
+from tests.helpers.helm import CHART, ROOT
 
 pytestmark = pytest.mark.cluster
 

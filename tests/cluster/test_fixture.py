@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.cluster.conftest import Run, cluster_var
+from tests.helpers.cluster import Run, cluster_var
 
 pytestmark = pytest.mark.cluster
 

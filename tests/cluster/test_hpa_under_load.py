@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.conftest import CHART, KUBECONFIG, ROOT, Run, wait_until_programmed
+from tests.helpers.cluster import KUBECONFIG, Run, wait_until_programmed
+from tests.helpers.helm import CHART, ROOT
 
 pytestmark = pytest.mark.cluster
 

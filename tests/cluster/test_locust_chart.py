@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -23,11 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.conftest import CHART, ROOT, Run, make_env, wait_until_programmed
+from tests.helpers.cluster import Run, make_env, wait_until_programmed
+from tests.helpers.helm import CHART, LOCUST_CHART, ROOT
+from tests.helpers.server import free_port
 
 pytestmark = pytest.mark.cluster
 
-LOCUST_CHART = ROOT.parent / "shared" / "charts" / "locust-0.35.0.tgz"
 TARGET = "celsiusify"  # the Makefile's default TARGET_RELEASE
 WORKERS = 3
 STEPS = {"STEP_START_USERS": 2, "STEP_USERS": 2, "STEP_SECONDS": 8, "STEP_MAX_USERS": 6}
@@ -175,12 +175,6 @@ def test_headless_step_run_writes_csvs_that_loadtest_results_imports(
         steps = [int(float(r["users"])) for r in csv.DictReader(handle)]
     assert {2, 4, 6} <= set(steps), steps
     print(f"in-cluster run: {total} requests, {failed} failed, steps {steps}; {run.name}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_ui_mode_port_forward_serves_the_locust_ui(

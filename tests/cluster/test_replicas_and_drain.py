@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cluster.conftest import CHART, Run, wait_until_programmed
+from tests.helpers.cluster import Run, wait_until_programmed
+from tests.helpers.helm import CHART
 
 pytestmark = pytest.mark.cluster
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cluster.conftest import CHART, ROOT, Run
+from tests.helpers.cluster import Run
+from tests.helpers.helm import CHART, ROOT
 
 pytestmark = pytest.mark.cluster
 
