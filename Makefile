@@ -34,7 +34,7 @@ run: install ## serve the API on http://$(HOST):$(PORT) (one uvicorn process)
 lint: install ## ruff, pylint (10/10), mypy --strict, and shellcheck on .ci/run and scripts/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pylint --fail-under=10 app bench
+	$(VENV)/bin/pylint --fail-under=10 app bench targets
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict scripts/ci_summary.py scripts/chart_docs.py
 	$(VENV)/bin/shellcheck .ci/run scripts/*.sh
@@ -118,12 +118,14 @@ LOCUST_CHART_VERSION := 0.35.0
 LOCUST_WORKERS ?= 4
 # Longest the headless master waits for them; then it exits with "Gave up waiting for workers".
 LOCUST_WORKERS_MAX_WAIT ?= 300
-# What to load: celsiusify (the FastAPI release) or tfserving. One user class per target, the one
-# `python -m bench run` uses for it locally, so in-cluster and local figures compare.
+# What to load: a target of targets/ (celsiusify, the FastAPI release, or tfserving). Its
+# manifest names the user class (the one `python -m bench run` uses for it locally, so in-cluster
+# and local figures compare), the release, and the Service the chart names for it.
 LOCUST_TARGET ?= celsiusify
-LOCUST_USER_CLASS = $(if $(filter tfserving,$(LOCUST_TARGET)),TFServingUser,CelsiusifyGetUser)
-# The target's release and namespace; its Service is the chart's full name for that release.
-TARGET_RELEASE ?= $(if $(filter tfserving,$(LOCUST_TARGET)),celsiusify-tfserving,celsiusify)
+TARGET_NAMES := $(shell $(SYSTEM_PYTHON) -m targets names)
+target_field = $(shell $(SYSTEM_PYTHON) -m targets $(1) $(LOCUST_TARGET) 2>/dev/null)
+LOCUST_USER_CLASS = $(call target_field,user_class)
+TARGET_RELEASE ?= $(call target_field,release)
 TARGET_NAMESPACE ?= $(LOCUST_NAMESPACE)
 TARGET_PORT ?= 80
 TARGET_SERVICE ?= $(if $(findstring celsiusify,$(TARGET_RELEASE)),$(TARGET_RELEASE),$(TARGET_RELEASE)-celsiusify)
@@ -154,7 +156,7 @@ LOCUST_HELM_ARGS = --namespace $(LOCUST_NAMESPACE) --version $(LOCUST_CHART_VERS
 .PHONY: loadtest-check-vars
 loadtest-check-vars:
 	@case "$(LOCUST_MODE)" in headless|ui) ;; *) echo "LOCUST_MODE must be headless or ui, not '$(LOCUST_MODE)'" >&2; exit 2;; esac
-	@case "$(LOCUST_TARGET)" in celsiusify|tfserving) ;; *) echo "LOCUST_TARGET must be celsiusify or tfserving, not '$(LOCUST_TARGET)'" >&2; exit 2;; esac
+	@case " $(TARGET_NAMES) " in *" $(LOCUST_TARGET) "*) ;; *) echo "LOCUST_TARGET must be one of: $(TARGET_NAMES) (targets/), not '$(LOCUST_TARGET)'" >&2; exit 2;; esac
 
 .PHONY: loadtest-configmaps-yaml
 loadtest-configmaps-yaml: ## print the two ConfigMaps (locustfile, lib) the deliveryhero chart mounts
@@ -162,7 +164,7 @@ loadtest-configmaps-yaml: ## print the two ConfigMaps (locustfile, lib) the deli
 	    --from-file=main.py=locust/main.py --dry-run=client -o yaml
 	@echo ---
 	@$(KUBECTL) create configmap celsiusify-locust-lib --namespace $(LOCUST_NAMESPACE) \
-	    $(foreach f,$(sort $(wildcard locust/lib/*.py)),--from-file=$(notdir $(f))=$(f)) \
+	    $(foreach f,$(sort $(wildcard locust/lib/*.py targets/*.json)),--from-file=$(notdir $(f))=$(f)) \
 	    --dry-run=client -o yaml
 
 .PHONY: loadtest-configmaps
@@ -217,7 +219,8 @@ tf-test: tf-install ## the TensorFlow tests, in .venv-tf (the main suite skips t
 
 .PHONY: tf-image
 tf-image: ## build the TF Serving image (needs the tensorflow/serving base image locally)
-	docker build --network host -t celsiusify-tfserving:dev -f tfserving/Dockerfile tfserving
+	docker build --network host -t $(shell $(SYSTEM_PYTHON) -m targets image_name tfserving):dev \
+	    -f $(shell $(SYSTEM_PYTHON) -m targets dockerfile tfserving) $(shell $(SYSTEM_PYTHON) -m targets context tfserving)
 
 .PHONY: perf
 perf: install ## GET /convert of the app against bare Starlette: wrk rounds + callgrind instructions/request
@@ -255,7 +258,7 @@ cluster-test: install helm ## the tests marked cluster, against the local cluste
 # python -m bench e2e: images, metrics-server, both releases, deliveryhero/locust against each
 # target with the HPA recorded, bench import + report into results/<UTC>-e2e/, the gate,
 # clean-up. See README "End to end". Options through E2E_ARGS, e.g.
-#   make e2e E2E_ARGS="--kind-create"                    # a kind cluster from e2e/kind-config.yaml
+#   make e2e E2E_ARGS="--kind-create"                    # a kind cluster from e2e/values/kind-config.yaml
 #   make e2e E2E_ARGS="--loader minikube"
 #   make e2e E2E_ARGS="--loader local-cluster --unbuildable server-dry-run --shape short --workers 1"
 #   make e2e E2E_ARGS="--dry-run"                        # print every command, touch nothing
@@ -267,7 +270,7 @@ e2e: install helm ## the FastAPI vs TF Serving comparison in the current cluster
 	    $(PYTHON) -m bench e2e --locust-chart $(LOCUST_CHART) $(E2E_ARGS)
 
 # The Locust flags of `make loadtest-up` (LOCUST_HELM_ARGS), printed for the e2e driver, which
-# adds e2e/locust.yaml and its step shape: one place builds them.
+# adds e2e/values/locust.yaml and its step shape: one place builds them.
 .PHONY: e2e-locust-args
 e2e-locust-args: loadtest-check-vars
 	@echo $(LOCUST_HELM_ARGS)

@@ -3,12 +3,14 @@ Serving on the current kube context, in one command, into results/<UTC>-e2e/.
 
 Steps, each printing its commands and how long it took:
   1. tools (docker, kubectl, helm, make; kind, minikube or the local cluster's ctr for loading)
-     and the context (optionally a new kind cluster from e2e/kind-config.yaml, --kind-create);
+     and the context (optionally a new kind cluster from e2e/values/kind-config.yaml,
+     --kind-create);
   2. both images, built under a unique tag and loaded (--loader);
   3. CPU metrics: metrics-server from its official chart when `kubectl top pods` does not answer;
   4. both releases (same chart) in a namespace of the run's own, after checking that their CPU
      requests at maxReplicas fit the cluster's free CPU; `helm test` each;
-  5. deliveryhero/locust against one target at a time (the Makefile's flags, e2e/locust.yaml);
+  5. deliveryhero/locust against one target at a time (the Makefile's flags,
+     e2e/values/locust.yaml);
   6. the HPA recorded while it runs (replicas.csv, as `bench run --kube-hpa`);
   7. the CSVs copied out, `bench import`, `bench report` over both runs; the gate;
   8. everything it installed removed (not with --keep); on failure, first the pods, events
@@ -49,7 +51,6 @@ from bench.e2e_plan import (
     Images,
     Loader,
     Plan,
-    Target,
     Tools,
     base_images,
     cmd,
@@ -58,6 +59,7 @@ from bench.e2e_plan import (
 from bench.e2e_shell import Shell
 from bench.hpa import HpaWatcher, millicores
 from bench.sysinfo import ROOT
+from targets import Target
 
 STEPS = 8
 POLL_SECONDS = 10.0
@@ -132,7 +134,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--kind-create",
         action="store_true",
-        help="first create a kind cluster from e2e/kind-config.yaml "
+        help="first create a kind cluster from e2e/values/kind-config.yaml "
         "(deleted afterwards unless --keep)",
     )
     parser.add_argument("--kind-name", default="celsiusify-e2e", help="the kind cluster's name")
@@ -152,7 +154,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--workers",
         type=int,
         default=2,
-        help="Locust worker pods of 400m (e2e/locust.yaml's budget: 2)",
+        help="Locust worker pods of 400m (e2e/values/locust.yaml's budget: 2)",
     )
     parser.add_argument(
         "--min-capacity",
@@ -693,7 +695,7 @@ class E2eRun:  # pylint: disable=too-many-instance-attributes
                     "--out",
                     str(self.out),
                     "--values",
-                    "e2e/celsiusify.yaml",
+                    "e2e/values/celsiusify.yaml",
                 ),
                 "bench report",
                 show=True,

@@ -8,7 +8,7 @@ synthetic rows and real renders).
   desired replicas went above its minimum at least once.
 - Floors: a target's capacity (req/s at the SLO) is at least what the user asked for.
 - CPU: each Deployment's CPU requests at its peak (the HPA's maxReplicas when an HPA scales it),
-  the budget written in e2e/locust.yaml, and the node CPU the cluster has free.
+  the budget written in e2e/values/locust.yaml, and the node CPU the cluster has free.
 """
 
 from __future__ import annotations

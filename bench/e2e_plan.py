@@ -8,15 +8,17 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
+from targets import Target, all_targets
+
 CHART = "celsiusify-chart"
-KIND_CONFIG = "e2e/kind-config.yaml"
-LOCUST_VALUES = "e2e/locust.yaml"
+KIND_CONFIG = "e2e/values/kind-config.yaml"
+LOCUST_VALUES = "e2e/values/locust.yaml"
 # The deliveryhero chart's repository; its version is the Makefile's LOCUST_CHART_VERSION, which
 # comes with the flags `make e2e-locust-args` prints.
 LOCUST_REPO = ("deliveryhero", "https://charts.deliveryhero.io/")
 # metrics-server's official chart (kubernetes-sigs/metrics-server, tag
 # metrics-server-helm-chart-3.13.1: metrics-server 0.8.1). Its CPU request is set here, not
-# left to the chart's default, because e2e/locust.yaml's budget counts it.
+# left to the chart's default, because e2e/values/locust.yaml's budget counts it.
 METRICS_SERVER_REPO = ("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/")
 METRICS_SERVER_CHART = "metrics-server/metrics-server"
 METRICS_SERVER_VERSION = "3.13.1"
@@ -28,42 +30,8 @@ HELM_TIMEOUT = "300s"
 NAMESPACE_LABEL = "app.kubernetes.io/managed-by=celsiusify-e2e"
 
 
-@dataclass(frozen=True)
-class Target:  # pylint: disable=too-many-instance-attributes
-    """One server under test: its image, its release (the same chart) and its Locust user."""
-
-    name: str
-    release: str
-    dockerfile: str
-    context: str
-    values: tuple[str, ...]
-    user_class: str
-    # The test pod runs the API image (TF Serving's image has no HTTP client).
-    test_image_is_api: bool = False
-    # The run fails unless this target's HPA went above its minimum under the top step.
-    hpa_gate: bool = False
-
-    @property
-    def image_name(self) -> str:
-        """The image's name without registry or tag (the release's name)."""
-        return self.release
-
-    @property
-    def locust_release(self) -> str:
-        """The Locust release that loads this target (one at a time)."""
-        return f"locust-{self.name}"
-
-
-TARGETS = {
-    "celsiusify": Target(
-        "celsiusify", "celsiusify", "Dockerfile", ".", ("e2e/celsiusify.yaml",),
-        "CelsiusifyGetUser", hpa_gate=True,
-    ),
-    "tfserving": Target(
-        "tfserving", "celsiusify-tfserving", "tfserving/Dockerfile", "tfserving",
-        ("tfserving/values.yaml", "e2e/tfserving.yaml"), "TFServingUser", test_image_is_api=True,
-    ),
-}  # fmt: skip
+# The servers under test: targets/<name>.json (one declaration each).
+TARGETS = all_targets()
 
 
 @dataclass(frozen=True)
@@ -301,7 +269,7 @@ class Plan:  # pylint: disable=too-many-instance-attributes,too-many-public-meth
     def release_values(self, target: Target) -> list[str]:
         """Values files and the image flags of a target's release."""
         args: list[str] = []
-        for values in target.values:
+        for values in target.e2e_values:
             args += ["-f", values]
         args += ["--set", f"image.repository={self.images.repository(target)}"]
         args += ["--set-string", f"image.tag={self.images.tag}"]
@@ -372,7 +340,7 @@ class Plan:  # pylint: disable=too-many-instance-attributes,too-many-public-meth
         )  # fmt: skip
 
     def locust_flags(self, make_args: list[str]) -> list[str]:
-        """The Makefile's flags, then e2e/locust.yaml (resources) and the step shape."""
+        """The Makefile's flags, then e2e/values/locust.yaml (resources) and the step shape."""
         return [*make_args, "-f", LOCUST_VALUES, *self.shape.helm_sets()]
 
     def locust_install(self, target: Target, make_args: list[str]) -> Cmd:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
+import targets
 from bench import sysinfo
 from bench.capacity import (
     HISTORY_COLUMNS,
@@ -50,11 +51,6 @@ from bench.results import (
 
 ROOT = sysinfo.ROOT
 LOCUSTFILE = ROOT / "locust" / "main.py"
-TARGET_OF_USER = {
-    "CelsiusifyGetUser": "celsiusify",
-    "CelsiusifyBatchUser": "celsiusify",
-    "TFServingUser": "tfserving",
-}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -62,7 +58,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench run", description=__doc__)
     parser.add_argument("--url", help="target base URL (default: start the app locally)")
     parser.add_argument("--target", help="name of the target in results (default: from --user)")
-    parser.add_argument("--user", default="CelsiusifyGetUser", choices=sorted(TARGET_OF_USER))
+    parser.add_argument(
+        "--user",
+        default=targets.get("celsiusify").user_class,
+        choices=sorted(targets.user_classes()),
+    )
     parser.add_argument("--slo-ms", type=float, default=50.0, help="p99 SLO (default 50 ms)")
     parser.add_argument("--max-failure-ratio", type=float, default=0.001)
     parser.add_argument("--start-users", type=int, default=4)
@@ -116,7 +116,7 @@ def run_locust(
     env = {
         **os.environ,
         "LOAD_SHAPE": "step",
-        "LOAD_TARGET": TARGET_OF_USER[args.user],
+        "LOAD_TARGET": targets.target_of_user(args.user),
         "STEP_START_USERS": str(args.start_users),
         "STEP_USERS": str(args.step_users),
         "STEP_SECONDS": str(args.step_seconds),
@@ -217,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.url and (problem := unreachable(args.url)):
         print(f"bench: {problem}")
         return 2
-    target = args.target or TARGET_OF_USER[args.user]
+    target = args.target or targets.target_of_user(args.user)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = args.run_dir or args.results / f"{stamp}-{target}"
     run_dir.mkdir(parents=True, exist_ok=True)

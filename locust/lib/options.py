@@ -23,14 +23,17 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from lib.stages import Stage, step_stages
+from lib.targets import user_classes_by_target
 
 # The user classes each target defines (main.py imports exactly these names).
-TARGETS: dict[str, tuple[str, ...]] = {
-    "celsiusify": ("CelsiusifyGetUser", "CelsiusifyBatchUser"),
-    "tfserving": ("TFServingUser",),
-    "all": ("CelsiusifyGetUser", "CelsiusifyBatchUser", "TFServingUser"),
-}
+TARGETS: dict[str, tuple[str, ...]] = user_classes_by_target()
 SHAPES = ("none", "step")
+
+
+def described_targets() -> str:
+    """ "celsiusify: A, B; tfserving: C", for the help line."""
+    return "; ".join(f"{name}: {', '.join(classes)}" for name, classes in TARGETS.items()
+                     if name != "all")  # fmt: skip
 
 
 def shape_name(text: str) -> str:
@@ -76,16 +79,17 @@ class Option:
 
 OPTIONS = (
     Option("--load-target", "LOAD_TARGET", str, "celsiusify",
-           "which user classes main.py defines: celsiusify (CelsiusifyGetUser, "
-           "CelsiusifyBatchUser), tfserving (TFServingUser) or all; name the one to run, too",
+           "which user classes main.py defines: those a target's manifest lists "
+           f"({described_targets()}) "
+           "or all; name the one to run, too",
            in_web_ui=False, choices=tuple(TARGETS)),
     Option("--load-shape", "LOAD_SHAPE", shape_name, "none",
            "step: the step-load shape drives the run (the --step-* options); none: -u/-r/-t",
            in_web_ui=False, choices=SHAPES),
     Option("--celsiusify-batch-size", "CELSIUSIFY_BATCH_SIZE", int, 100,
-           "values per POST /convert (CelsiusifyBatchUser)"),
+           "values per POST /convert (the batch user of the celsiusify target)"),
     Option("--tfserving-batch-size", "TFSERVING_BATCH_SIZE", int, 1,
-           "instances per :predict request (TFServingUser)"),
+           "instances per :predict request (the tfserving target's users)"),
     Option("--tfserving-tolerance-celsius", "TFSERVING_TOLERANCE_CELSIUS", float, 0.01,
            "largest error in °C a TF Serving prediction may have"),
     Option("--tfserving-model", "TFSERVING_MODEL", str, "celsiusify",

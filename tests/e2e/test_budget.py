@@ -1,8 +1,8 @@
 """Every manifest `make e2e` installs, rendered exactly as it installs it (the driver's own helm
 commands), passes the chart tests' checks: the Kubernetes 1.30 and 1.37 schemas in strict mode
 and the API server's rules (tests/k8s_rules.py), including deliveryhero/locust with the e2e
-values. And the CPU budget written in e2e/locust.yaml is what the renders request and fits one
-4-CPU node."""
+values. And the CPU budget written in e2e/values/locust.yaml is what the renders request and fits
+one 4-CPU node."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from tests.helpers.objects import validate_object
 from tests.k8s_rules import violations
 
 NODE_MILLICORES = 4000
-BUDGET = ROOT / "e2e" / "locust.yaml"
+BUDGET = ROOT / "e2e" / "values" / "locust.yaml"
 # kind v0.31.0's system pods (kubeadm's static pods, CoreDNS, kindnet), from their manifests.
 KIND_SYSTEM = {
     "etcd": 100,

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bench.e2e_plan import METRICS_SERVER_VERSION, TARGETS
-from bench.run import TARGET_OF_USER
+from targets import target_of_user
 from tests.helpers.e2e import NAMESPACE, ROOT, TAG, Transcript
 
 Plan = Callable[..., Transcript]
@@ -152,7 +152,7 @@ def test_every_version_is_pinned(dry_run: Plan) -> None:
     assert "args={--kubelet-insecure-tls}" in flag_values(metrics, "--set")
     locust = commands[index(commands, "upgrade", "-i", "locust-celsiusify")]
     assert flag_values(locust, "--version") == ["0.35.0"]
-    kind = yaml.safe_load((ROOT / "e2e" / "kind-config.yaml").read_text())
+    kind = yaml.safe_load((ROOT / "e2e" / "values" / "kind-config.yaml").read_text())
     assert re.fullmatch(r"kindest/node:v[\d.]+@sha256:[0-9a-f]{64}", kind["nodes"][0]["image"])
     values = yaml.safe_load((ROOT / "locust" / "values.yaml").read_text())["image"]
     assert re.fullmatch(r"\d+\.\d+\.\d+", str(values["tag"]))
@@ -188,7 +188,7 @@ def test_each_target_is_loaded_by_its_own_user_class(dry_run: Plan) -> None:
         sets = flag_values(locust, "--set-string")
         assert f"loadtest.environment.LOCUST_USER_CLASSES={target.user_class}" in sets
         assert f"loadtest.environment.LOAD_TARGET={target.name}" in sets
-        assert TARGET_OF_USER[target.user_class] == target.name  # as `bench run` names it
+        assert target_of_user(target.user_class) == target.name  # as `bench run` names it
 
 
 @pytest.mark.parametrize(
@@ -248,7 +248,7 @@ def test_the_short_shape_and_workers_reach_the_locust_release(dry_run: Plan) -> 
 
 def test_kind_create_comes_first_and_is_deleted_last(dry_run: Plan) -> None:
     commands = dry_run("--kind-create").commands
-    create = index(commands, "kind", "create", "cluster", "--config", "e2e/kind-config.yaml")
+    create = index(commands, "kind", "create", "cluster", "--config", "e2e/values/kind-config.yaml")
     assert create < index(commands, "get", "--raw", "/readyz")
     assert index(commands, "kind", "delete", "cluster") == len(commands) - 1
 

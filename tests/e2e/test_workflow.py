@@ -80,9 +80,9 @@ def test_actions_pinned_by_full_sha_and_checkout_keeps_no_credentials() -> None:
 def test_kind_from_the_committed_config_then_make_e2e_then_summary_and_artifact() -> None:
     names = [step.get("uses", step.get("run", "")) for step in steps()]
     kind = next(step for step in steps() if step.get("uses", "").startswith("helm/kind-action@"))
-    assert kind["with"]["config"] == "e2e/kind-config.yaml"
+    assert kind["with"]["config"] == "e2e/values/kind-config.yaml"
     assert (ROOT / kind["with"]["config"]).is_file()
-    config = yaml.safe_load((ROOT / "e2e" / "kind-config.yaml").read_text())
+    config = yaml.safe_load((ROOT / "e2e" / "values" / "kind-config.yaml").read_text())
     assert kind["with"]["cluster_name"] == config["name"]
     assert re.fullmatch(r"v\d+\.\d+\.\d+", kind["with"]["version"])
     run = next(step for step in steps() if "make e2e" in step.get("run", ""))

@@ -18,7 +18,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bench.run import TARGET_OF_USER, parse_args
+from bench.run import parse_args
+from targets import target_of_user
 from tests.helpers.helm import LOCUST_CHART, Objects
 from tests.helpers.objects import one
 from tests.helpers.server import ServerProcess, free_port
@@ -144,7 +145,7 @@ def test_in_cluster_runs_use_the_local_user_class(
     for component in ("master", "worker"):
         env = env_of(objects, component)
         assert env["LOCUST_USER_CLASSES"] == user  # Locust's own variable: exactly these classes
-        assert env["LOAD_TARGET"] == TARGET_OF_USER[user]  # as bench run sets it locally
+        assert env["LOAD_TARGET"] == target_of_user(user)  # as bench run sets it locally
 
 
 @pytest.mark.locust
@@ -304,7 +305,11 @@ def test_configmaps_hold_what_the_pods_mount(
         == (ROOT / "locust" / "main.py").read_text()
     )
     expected = {path.name for path in (ROOT / "locust" / "lib").glob("*.py")}
-    assert set(by_name["celsiusify-locust-lib"]["data"]) == expected
+    manifests = {path.name: path.read_text() for path in (ROOT / "targets").glob("*.json")}
+    assert set(by_name["celsiusify-locust-lib"]["data"]) == expected | set(manifests)
+    # lib/targets.py reads the target manifests beside itself in the pods.
+    for name, text in manifests.items():
+        assert by_name["celsiusify-locust-lib"]["data"][name] == text
     for doc in configmaps:
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
     assert violations(configmaps) == []
