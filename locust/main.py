@@ -33,7 +33,11 @@ Debugging: `python locust/main.py --host URL [--load-target tfserving]` runs one
 first defined class in this process with Locust's run_single_user, printing every request.
 """
 
-from lib import options
+from pathlib import Path
+
+import gevent
+from lib import options, share
+from locust.runners import WorkerRunner
 
 from locust import argument_parser, events
 
@@ -59,6 +63,40 @@ def refuse_a_bad_step_load(environment, **_kwargs):
         options.LoadOptions.of(environment.parsed_options).stages()
     except ValueError as error:
         raise SystemExit(f"LOAD_SHAPE=step: {error}") from None
+
+
+@events.report_to_master.add_listener
+def send_who_answered(data, **_kwargs):
+    """A worker's counts go to the master with each report (drained: each is sent once)."""
+    data[share.REPORT_KEY] = share.COUNTER.drain()
+
+
+@events.worker_report.add_listener
+def receive_who_answered(data, **_kwargs):
+    """The master adds each worker's counts to its own."""
+    share.COUNTER.merge(data.get(share.REPORT_KEY, ()))
+
+
+@events.init.add_listener
+def write_who_answered(environment, **_kwargs):
+    """The master (or a local run) with --csv writes <prefix>_share.csv every interval and at
+    the end; a run without --csv or a target with no identifier writes nothing."""
+    prefix = getattr(environment.parsed_options, "csv_prefix", None)
+    if not prefix or isinstance(environment.runner, WorkerRunner):
+        return
+    path = Path(f"{prefix}{share.SUFFIX}")
+
+    def write(**_kwargs):
+        if share.COUNTER.counts:
+            share.COUNTER.write(path)
+
+    def every_interval():
+        while True:
+            gevent.sleep(share.INTERVAL_SECONDS)
+            write()
+
+    gevent.spawn(every_interval)
+    environment.events.quitting.add_listener(write)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 WRONG_ANSWER = "wrong answer"
@@ -92,7 +93,13 @@ def _parse(body: str | bytes | None) -> tuple[object, Problem | None]:
         return None, Problem(NOT_JSON, f"{str(body)[:80]!r}")
 
 
-def check_single(status: int, body: str | bytes | None, fahrenheit: float) -> Problem | None:
+# Told the identifier of each right answer (lib/share.py counts them).
+AnsweredBy = Callable[[str], None]
+
+
+def check_single(
+    status: int, body: str | bytes | None, fahrenheit: float, answered_by: AnsweredBy | None = None
+) -> Problem | None:
     """GET /convert: 200, {"celsius": "<6 decimals>", "app_identifier": "…"}, right value."""
     if status != 200:
         return http_status_problem(status)
@@ -106,10 +113,17 @@ def check_single(status: int, body: str | bytes | None, fahrenheit: float) -> Pr
     expected = expected_celsius_text(fahrenheit)
     if data["celsius"] != expected:
         return Problem(WRONG_ANSWER, f"{fahrenheit} F: {data['celsius']!r}, expected {expected!r}")
+    if answered_by is not None:
+        answered_by(data["app_identifier"])
     return None
 
 
-def check_batch(status: int, body: str | bytes | None, values: list[float]) -> Problem | None:
+def check_batch(
+    status: int,
+    body: str | bytes | None,
+    values: list[float],
+    answered_by: AnsweredBy | None = None,
+) -> Problem | None:
     """POST /convert: 200, one right six-decimal string per value, in order."""
     if status != 200:
         return http_status_problem(status)
@@ -125,6 +139,9 @@ def check_batch(status: int, body: str | bytes | None, values: list[float]) -> P
         if answer != expected_celsius_text(value):
             expected = expected_celsius_text(value)
             return Problem(WRONG_ANSWER, f"{value} F: {answer!r}, expected {expected!r}")
+    identifier = data.get("app_identifier")
+    if answered_by is not None and isinstance(identifier, str) and identifier:
+        answered_by(identifier)
     return None
 
 

@@ -4,7 +4,8 @@ Closed loop with no think time (wait_time = constant(0)): each user sends its
 next request when the previous answer arrives, so offered load is set by the
 user count and the server's speed, never by sleeps. Every answer is checked:
 CheckedUser, the abstract base, sends a request, checks the answer with a
-function of lib/checks.py and records a wrong one as a failure named by its kind.
+function of lib/checks.py and records a wrong one as a failure named by its kind. The
+Celsiusify users count each right answer's app_identifier (lib/share.py): who answered.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from lib.checks import (
     tfserving_body,
 )
 from lib.options import LoadOptions
+from lib.share import COUNTER
 from locust import FastHttpUser, constant, tag, task
 
 # (status, body) -> the problem with the answer, or None when it is right.
@@ -64,7 +66,7 @@ class CelsiusifyGetUser(CheckedUser):
         fahrenheit = random_fahrenheit()
         self.checked(
             "GET", f"/convert?fahrenheit={fahrenheit}", "GET /convert",
-            lambda status, body: check_single(status, body, fahrenheit),
+            lambda status, body: check_single(status, body, fahrenheit, COUNTER.count),
         )  # fmt: skip
 
 
@@ -77,7 +79,7 @@ class CelsiusifyBatchUser(CheckedUser):
         values = [random_fahrenheit() for _ in range(self.options.celsiusify_batch_size)]
         self.checked(
             "POST", "/convert", "POST /convert",
-            lambda status, body: check_batch(status, body, values),
+            lambda status, body: check_batch(status, body, values, COUNTER.count),
             json={"fahrenheit": values},
         )  # fmt: skip
 
