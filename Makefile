@@ -235,7 +235,7 @@ overload: install ## the app past capacity: wrk at 32..4096 connections (503 sha
 # $(CELSIUSIFY_CLUSTER_CACHE), default /var/cache/celsiusify-cluster. Needs root, Go (1.26 here)
 # and Debian's gcc libc6-dev pkg-config libseccomp-dev containernetworking-plugins iptables
 # iproute2 openssl curl util-linux python3, and a running Docker engine (docker.io; the Locust
-# image, on the base stand-in that debootstrap makes). See README "Local cluster".
+# image, on the base stand-in that debootstrap makes). See docs/local-cluster.md.
 CLUSTER_KUBECONFIG ?= /var/lib/celsiusify-cluster/admin.kubeconfig
 
 .PHONY: cluster-build

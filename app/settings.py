@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     metrics_enabled: bool = Field(True, description="Serve /metrics and count requests.")
     access_log: bool = Field(False, description="One log line per request (never for the probes).")
     # Limits the server process holds by itself (app/protocol.py); the defaults were
-    # chosen by measurement (README, "Limits"), for one CPU and a 128 MiB pod.
+    # chosen by measurement (results/README.md, `make overload`), for one CPU and a 128 MiB pod.
     max_header_bytes: int = Field(
         16_384,
         ge=1024,

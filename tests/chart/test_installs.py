@@ -1,5 +1,5 @@
-"""Every install of celsiusify-chart the README describes, rendered and checked by the API server's
-rules (tests/k8s_rules.py), plus the findings of issue 9 that only show in rendered objects."""
+"""Every install of celsiusify-chart the docs describe, rendered and checked by the API server's
+rules (tests/k8s_rules.py), plus the faults that only show in rendered objects."""
 
 from __future__ import annotations
 
@@ -7,36 +7,37 @@ import itertools
 import re
 import shlex
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.helpers.docs import DOCS, docs_text
 from tests.helpers.helm import CHART, ROOT, Objects, run_helm
 from tests.helpers.objects import app_flags, by_kind, drain_seconds, one
 from tests.k8s_rules import violations
 
 pytestmark = pytest.mark.helm
 
-README = ROOT / "README.md"
+# The pages that tell users to install the chart: deploy.md, and benchmark.md for TF Serving.
+INSTALL_DOCS = ("deploy.md", "benchmark.md")
 
 
-def readme_commands(prefix: str) -> Iterator[list[str]]:
-    """Commands of the README's bash blocks that start with prefix (continuation lines joined)."""
-    for block in re.findall(r"```bash\n(.*?)```", README.read_text(), re.DOTALL):
+def docs_commands(prefix: str) -> Iterator[list[str]]:
+    """Commands of INSTALL_DOCS' bash blocks that start with prefix (continuation lines joined)."""
+    for block in re.findall(r"```bash\n(.*?)```", docs_text(*INSTALL_DOCS), re.DOTALL):
         for line in block.replace("\\\n", " ").splitlines():
             for command in line.split(" #", 1)[0].split("&&"):
                 if command.strip().startswith(prefix):
                     yield shlex.split(command)
 
 
-def readme_chart_installs() -> dict[str, list[str]]:
-    """`helm upgrade -i RELEASE ./celsiusify-chart …` from the README, as `helm template` args."""
+def docs_chart_installs() -> dict[str, list[str]]:
+    """`helm upgrade -i RELEASE ./celsiusify-chart …` from the docs, as `helm template` args."""
     installs = {}
-    for number, command in enumerate(readme_commands("helm upgrade -i")):
+    for number, command in enumerate(docs_commands("helm upgrade -i")):
         if "./celsiusify-chart" in command:
-            installs[f"readme-{number}-{command[3]}"] = ["template", *command[3:]]
+            installs[f"docs-{number}-{command[3]}"] = ["template", *command[3:]]
     return installs
 
 
@@ -47,11 +48,11 @@ def values_files(folder: str) -> dict[str, list[str]]:
     }
 
 
-# Everything a user is told to install: the README's commands, the chart's ci/ and examples/
+# Everything a user is told to install: the docs' commands, the chart's ci/ and examples/
 # files, the TF Serving values, fixed replicas, another namespace, release names at the edges.
 INSTALLS: dict[str, list[str]] = {
     "defaults": ["template", "celsiusify", str(CHART)],
-    **readme_chart_installs(),
+    **docs_chart_installs(),
     **values_files("ci"),
     **values_files("examples"),
     "tfserving": ["template", "celsiusify-tfserving", str(CHART), "-f", "tfserving/values.yaml"],
@@ -123,8 +124,8 @@ def rendered(helm: str) -> Callable[[str], Objects]:
     return _rendered
 
 
-def test_the_readme_installs_are_found() -> None:
-    releases = {args[1] for name, args in INSTALLS.items() if name.startswith("readme-")}
+def test_the_docs_installs_are_found() -> None:
+    releases = {args[1] for name, args in INSTALLS.items() if name.startswith("docs-")}
     assert {"celsiusify", "celsiusify-tfserving"} <= releases
     assert {"ci/hpa-off-values.yaml", "examples/ingress-3-replicas.yaml"} <= set(INSTALLS)
 
@@ -278,7 +279,7 @@ def test_notes_for_the_ingress_example_create_tls_and_send_credentials(helm: str
 def test_ingress_example_documents_its_tls_secret() -> None:
     example = (CHART / "examples" / "ingress-3-replicas.yaml").read_text()
     assert "kubectl create secret tls celsiusify-tls" in example
-    assert "kubectl create secret tls celsiusify-tls" in README.read_text()
+    assert "kubectl create secret tls celsiusify-tls" in docs_text("deploy.md")
 
 
 def test_tmp_volume_mount_has_its_volume(render: Callable[..., Objects]) -> None:
@@ -288,6 +289,6 @@ def test_tmp_volume_mount_has_its_volume(render: Callable[..., Objects]) -> None
     assert not by_kind(objects, "Ingress")
 
 
-def test_readme_helpers_see_real_commands() -> None:
-    assert Path(README).exists()
-    assert list(readme_commands("helm test"))
+def test_docs_helpers_see_real_commands() -> None:
+    assert all((DOCS / name).exists() for name in INSTALL_DOCS)
+    assert list(docs_commands("helm test"))

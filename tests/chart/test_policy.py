@@ -1,10 +1,10 @@
-"""checkov's Kubernetes policies over the rendered chart, in a named namespace (issue 14).
+"""checkov's Kubernetes policies over the rendered chart, in a named namespace.
 
-Before issue 14 the defaults failed 13 checks. Now the chart as a careful user installs it
-(examples/network-policy.yaml, an image digest, monitoring on) fails none; two are skipped, each
-with its reason in the chart (the `helm test` pod's checkov.io/skip annotations: a pod that runs
-once has no probes). With bare defaults only what values switch on remains: NetworkPolicy (off by
-default) and the digest (unknown until the image is built).
+The chart as a careful user installs it (examples/network-policy.yaml, an image digest,
+monitoring on) fails none; two are skipped, each with its reason in the chart (the `helm test`
+pod's checkov.io/skip annotations: a pod that runs once has no probes). With bare defaults only
+what values switch on remains: NetworkPolicy (off by default) and the digest (unknown until the
+image is built).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The failure paths users meet, on the local cluster, with the exact strings README's "When it
-fails" table promises: an image that is not there (ErrImageNeverPull), a container that exits
+"""The failure paths users meet, on the local cluster, with the exact strings docs/deploy.md's "When
+it fails" table promises: an image that is not there (ErrImageNeverPull), a container that exits
 (CrashLoopBackOff, event BackOff), a value the chart's schema refuses, and a readiness probe that
 fails (event Unhealthy, and `helm upgrade -i --wait` giving up).
 
@@ -15,11 +15,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.helpers.cluster import Run
-from tests.helpers.helm import CHART, ROOT
+from tests.helpers.docs import docs_text
+from tests.helpers.helm import CHART
 
 pytestmark = pytest.mark.cluster
 
-README = ROOT / "README.md"
 MISSING_TAG = "0.0.0-not-built"
 # The release names double as the Deployments' names (they contain "celsiusify").
 NO_IMAGE, CRASHING, UNREADY = "celsiusify-noimage", "celsiusify-crash", "celsiusify-unready"
@@ -44,19 +44,19 @@ def waiting_reasons(kube: Run, namespace: str, release: str) -> set[str]:
     return set(out.stdout.split())
 
 
-def readme_table() -> dict[str, str]:
-    """README's "When it fails" table: first cell (what you see) → the row."""
-    text = README.read_text()
-    assert "### When it fails" in text, "README has no 'When it fails' table"
+def fails_table() -> dict[str, str]:
+    """deploy.md's "When it fails" table: first cell (what you see) → the row."""
+    text = docs_text("deploy.md")
+    assert "### When it fails" in text, "docs/deploy.md has no 'When it fails' table"
     section = text.split("### When it fails", 1)[1].split("\n#", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
     return {row.split("|")[1].strip(): row for row in rows[1:]}
 
 
-def readme_promises(first_cell: str, *strings: str) -> None:
-    """The README row that starts with first_cell quotes every one of strings."""
-    rows = [row for key, row in readme_table().items() if key.startswith(first_cell)]
-    assert rows, f"no README 'When it fails' row for {first_cell}"
+def docs_promise(first_cell: str, *strings: str) -> None:
+    """The "When it fails" row that starts with first_cell quotes every one of strings."""
+    rows = [row for key, row in fails_table().items() if key.startswith(first_cell)]
+    assert rows, f"no docs/deploy.md 'When it fails' row for {first_cell}"
     for text in strings:
         assert text in rows[0], (text, rows[0])
 
@@ -101,7 +101,7 @@ def test_missing_image_with_pull_policy_never(
     assert any(e["reason"] == "ErrImageNeverPull" and expected in e["message"] for e in events), (
         events
     )
-    readme_promises("`ErrImageNeverPull`", "is not present with pull policy of Never")
+    docs_promise("`ErrImageNeverPull`", "is not present with pull policy of Never")
 
 
 def test_container_that_exits_goes_to_crashloopbackoff(
@@ -112,9 +112,9 @@ def test_container_that_exits_goes_to_crashloopbackoff(
     events = events_of(kube, namespace, CRASHING)
     assert any(e["reason"] == "BackOff" and "Back-off restarting failed container" in e["message"]
                for e in events), events  # fmt: skip
-    readme_promises("`CrashLoopBackOff`", "`BackOff`", "Back-off restarting failed container",
-                    "--previous")  # fmt: skip
-    # What the README says to do next: the previous container's log names the setting.
+    docs_promise("`CrashLoopBackOff`", "`BackOff`", "Back-off restarting failed container",
+                 "--previous")  # fmt: skip
+    # What the docs say to do next: the previous container's log names the setting.
     logs = kube("logs", "-n", namespace, f"deployment/{CRASHING}", "--previous")
     said = logs.stdout + logs.stderr
     assert "celsiusify: invalid setting CELSIUSIFY_MAX_BODY_BYTES='10' (max_body_bytes)" in said, (
@@ -131,7 +131,7 @@ def test_failing_readiness_probe_shows_unhealthy_and_helm_wait_gives_up(
           f"{broken['wait_seconds']}s:\n{broken['wait_stderr']}")  # fmt: skip
     assert "context deadline exceeded" in broken["wait_stderr"], broken["wait_stderr"]
     assert f"resource Deployment/{namespace}/{UNREADY} not ready" in broken["wait_stderr"]
-    readme_promises("`context deadline exceeded`", "not ready. status: InProgress")
+    docs_promise("`context deadline exceeded`", "not ready. status: InProgress")
     wait_for(lambda: any(e["reason"] == "Unhealthy" for e in events_of(kube, namespace, UNREADY)),
              "an Unhealthy event")  # fmt: skip
     events = events_of(kube, namespace, UNREADY)
@@ -140,7 +140,7 @@ def test_failing_readiness_probe_shows_unhealthy_and_helm_wait_gives_up(
         and "Readiness probe failed: HTTP probe failed with statuscode: 404" in e["message"]
         for e in events
     ), events
-    readme_promises("`Unhealthy`", "Readiness probe failed: HTTP probe failed with statuscode: 404")
+    docs_promise("`Unhealthy`", "Readiness probe failed: HTTP probe failed with statuscode: 404")
 
 
 @pytest.mark.parametrize(
@@ -160,7 +160,7 @@ def test_bad_value_is_refused_by_the_chart_schema(
     assert refused.returncode != 0
     assert "values don't meet the specifications of the schema(s)" in refused.stderr, refused.stderr
     assert message in refused.stderr, refused.stderr
-    readme_promises("`values don't meet the specifications of the schema(s)`", "- at '/")
+    docs_promise("`values don't meet the specifications of the schema(s)`", "- at '/")
     assert helm("status", release, "--namespace", namespace).returncode != 0
     listed = kube("get", "deployment", release, "-n", namespace, "--ignore-not-found")
     assert listed.stdout.strip() == ""

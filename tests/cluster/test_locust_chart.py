@@ -1,4 +1,4 @@
-"""deliveryhero/locust 0.35.0 on the local cluster, installed the way the README tells users to:
+"""deliveryhero/locust 0.35.0 on the local cluster, installed the way docs/deploy.md tells users:
 the Makefile targets themselves (`make loadtest-configmaps`, `make loadtest-up`,
 `make loadtest-results`, `make loadtest-down`), with the chart read from its tarball, against a
 celsiusify release in the same namespace.
@@ -180,7 +180,7 @@ def test_headless_step_run_writes_csvs_that_loadtest_results_imports(
 def test_ui_mode_port_forward_serves_the_locust_ui(
     headless: dict[str, float], make_vars: list[str], kube: Run, kubectl: str, namespace: str
 ) -> None:
-    """The README's sequence: `make loadtest-down`, then `make loadtest-configmaps` (down deleted
+    """The documented sequence: `make loadtest-down`, then `make loadtest-configmaps` (down deleted
     them) and `make loadtest-up LOCUST_MODE=ui`, then its `kubectl port-forward service/locust
     8089:8089` (to a free local port: 8089 may be taken here).
 
@@ -223,8 +223,8 @@ def test_ui_mode_port_forward_serves_the_locust_ui(
         forward.wait(timeout=10)
 
 
-def test_make_loadtest_ui_prints_the_readme_command(make_vars: list[str], kubectl: str) -> None:
-    """`make loadtest-ui` runs exactly the README's port-forward (dry: make -n)."""
+def test_make_loadtest_ui_prints_the_documented_command(make_vars: list[str], kubectl: str) -> None:
+    """`make loadtest-ui` runs exactly docs/deploy.md's port-forward (dry: make -n)."""
     printed = subprocess.run(
         ["make", "-n", "loadtest-ui", *make_vars], capture_output=True, text=True, cwd=ROOT,
         env={**os.environ}, check=True,

@@ -1,7 +1,7 @@
 """The TF Serving release against the real API server, as far as it can go here.
 
 No TF Serving binary or image can be pulled or built on these machines, so its pods could never
-start: its objects (with tfserving/values.yaml, as the README installs it) are sent with
+start: its objects (with tfserving/values.yaml, as docs/benchmark.md installs it) are sent with
 `kubectl apply --dry-run=server`, which runs the API server's validation and admission (defaults,
 field checks, the HPA and PDB rules) without creating anything. That is where this test stops.
 """

@@ -7,6 +7,7 @@
 - `tests.helpers.e2e`: `python -m bench e2e` and its dry-run transcript.
 - `tests.helpers.cluster`: the local test cluster: its kubeconfig, variables, commands, waits.
 - `tests.helpers.objects`: rendered Kubernetes objects: by kind, strict validation, the app's flags.
+- `tests.helpers.docs`: README.md and the pages of docs/, for tests that hold them to their word.
 
 Fixtures built on them live in the nearest conftest.py that covers every user
 (tests/conftest.py for `start_server`, `helm` and `render`); no module imports a

@@ -1,5 +1,5 @@
 """The in-cluster load test as users install it: `make loadtest-template` (the flags of `make
-loadtest-up`) renders deliveryhero/locust 0.35.0 with locust/values.yaml, for every way the README
+loadtest-up`) renders deliveryhero/locust 0.35.0 with locust/values.yaml, for every way the docs
 and the Makefile run it, and the objects are checked by the API server's rules and ours."""
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ import yaml
 
 from bench.run import parse_args
 from targets import target_of_user
+from tests.helpers.docs import docs_text
 from tests.helpers.helm import LOCUST_CHART, Objects
 from tests.helpers.objects import one
 from tests.helpers.server import ServerProcess, free_port
 from tests.k8s_rules import violations
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+# The pages that run `make loadtest-up`: deploy.md, and benchmark.md against TF Serving.
+LOADTEST_DOCS = ("deploy.md", "benchmark.md")
 VALUES = yaml.safe_load((ROOT / "locust" / "values.yaml").read_text())
 
 
@@ -37,10 +39,10 @@ def make(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def readme_loadtest_runs() -> dict[str, dict[str, str]]:
-    """Every `make loadtest-up VAR=value …` of the README, as its make variables."""
+def docs_loadtest_runs() -> dict[str, dict[str, str]]:
+    """Every `make loadtest-up VAR=value …` of the docs, as its make variables."""
     runs = {}
-    for block in re.findall(r"```bash\n(.*?)```", README.read_text(), re.DOTALL):
+    for block in re.findall(r"```bash\n(.*?)```", docs_text(*LOADTEST_DOCS), re.DOTALL):
         for line in block.replace("\\\n", " ").splitlines():
             for command in line.split(" #", 1)[0].split("&&"):
                 if not command.strip().startswith("make loadtest-up"):
@@ -49,7 +51,7 @@ def readme_loadtest_runs() -> dict[str, dict[str, str]]:
                 if words[:2] == ["make", "loadtest-up"]:
                     variables = dict(word.split("=", 1) for word in words[2:] if "=" in word)
                     name = "-".join(f"{k}={v}" for k, v in sorted(variables.items()))
-                    runs[f"readme:{name or 'defaults'}"] = variables
+                    runs[f"docs:{name or 'defaults'}"] = variables
     return runs
 
 
@@ -59,7 +61,7 @@ RUNS: dict[str, dict[str, str]] = {
     "tfserving": {"LOCUST_TARGET": "tfserving"},
     "namespace-load": {"LOCUST_NAMESPACE": "load"},
     "seven-workers": {"LOCUST_WORKERS": "7"},
-    **readme_loadtest_runs(),
+    **docs_loadtest_runs(),
 }
 
 
@@ -111,9 +113,9 @@ def env_of(objects: Objects, component: str) -> dict[str, str]:
     return {var["name"]: var.get("value", "") for var in container_of(objects, component)["env"]}
 
 
-def test_the_readme_runs_are_all_rendered() -> None:
-    readme = {tuple(sorted(v.items())) for k, v in RUNS.items() if k.startswith("readme:")}
-    assert {(), (("LOCUST_MODE", "ui"),), (("LOCUST_TARGET", "tfserving"),)} <= readme
+def test_the_docs_runs_are_all_rendered() -> None:
+    documented = {tuple(sorted(v.items())) for k, v in RUNS.items() if k.startswith("docs:")}
+    assert {(), (("LOCUST_MODE", "ui"),), (("LOCUST_TARGET", "tfserving"),)} <= documented
 
 
 # --- finding 1: the master must pass the API server, in every mode -----------------------------
@@ -245,8 +247,8 @@ def test_the_chart_version_is_pinned(helm: str, render_loadtest: Callable[..., O
     assert labels["helm.sh/chart"] == f"locust-{version}"
 
 
-def test_the_readme_installs_deliveryhero_locust_only_pinned() -> None:
-    text = README.read_text().replace("\\\n", " ")
+def test_the_docs_install_deliveryhero_locust_only_pinned() -> None:
+    text = docs_text(*LOADTEST_DOCS).replace("\\\n", " ")
     for line in text.splitlines():
         if "deliveryhero/locust" in line and "helm upgrade" in line:
             assert "--version 0.35.0" in line, line
