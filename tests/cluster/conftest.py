@@ -17,6 +17,7 @@ from tests.helpers.cluster import (
     KUBECONFIG,
     NAMESPACE,
     NO_CLUSTER,
+    POD_SECURITY_LABELS,
     SOURCE_IMAGE,
     Run,
     cluster_run,
@@ -123,10 +124,12 @@ def api_image(ctr: Run) -> str:
 
 @pytest.fixture(scope="module")
 def namespace(kube: Run) -> Iterator[str]:
-    """A namespace of the tests' own, deleted afterwards."""
+    """A namespace of the tests' own, Pod Security "restricted" enforced, deleted afterwards."""
     kube("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", timeout=180)
     created = kube("create", "namespace", NAMESPACE)
     assert created.returncode == 0, created.stderr
+    labelled = kube("label", "namespace", NAMESPACE, *POD_SECURITY_LABELS)
+    assert labelled.returncode == 0, labelled.stderr
     yield NAMESPACE
     kube("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", timeout=180)
 

@@ -21,6 +21,12 @@ NO_CLUSTER = "no local cluster: run make cluster-up"
 CHART_IMAGE = "ghcr.io/celsiusify/celsiusify:1.0.0"
 SOURCE_IMAGE = os.environ.get("CELSIUSIFY_CLUSTER_SOURCE_IMAGE", "celsiusify:pytest")
 NAMESPACE = "celsiusify-cluster-test"
+# Pod Security admission (the API server's built-in plugin) on every namespace the tests use:
+# "restricted" enforced (a pod that breaks it is refused), audited and warned (a Deployment
+# whose pod template breaks it is admitted with a warning, and its pods are then refused).
+POD_SECURITY_LABELS = tuple(
+    f"pod-security.kubernetes.io/{mode}=restricted" for mode in ("enforce", "audit", "warn")
+)
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
