@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Start the local single-node test cluster from host processes (binaries from cluster-build.sh):
+# Start the local single-node test cluster from host processes (binaries from build.sh):
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a containerd of its own (own
 # root, state and socket; Docker's containerd is never touched), kubelet (cgroupfs, bridge CNI),
 # kube-proxy (iptables), CoreDNS and metrics-server. Everything listens on loopback or on the
-# cluster's own bridge; no name resolves outside cluster.local. Stop it with cluster-down.sh.
+# cluster's own bridge; no name resolves outside cluster.local. Stop it with down.sh.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-# shellcheck source=scripts/cluster-versions.sh
-source scripts/cluster-versions.sh
-# shellcheck source=scripts/cluster-env.sh
-source scripts/cluster-env.sh
+cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/cluster/versions.sh
+source scripts/cluster/versions.sh
+# shellcheck source=scripts/cluster/env.sh
+source scripts/cluster/env.sh
 
 t0=$(date +%s)
 log() { printf '==> [%3ss] %s\n' "$(($(date +%s) - t0))" "$*" >&2; }
@@ -327,9 +327,9 @@ log "node Ready $(($(date +%s) - t0))s after start"
 
 # --- add-ons: CoreDNS and metrics-server --------------------------------------------------------
 sed -e "s#@DNS_SVC_IP@#$DNS_SVC_IP#g" -e "s#@COREDNS_IMAGE@#$COREDNS_IMAGE#g" \
-    scripts/cluster-addons/coredns.yaml >"$STATE_DIR/manifests/coredns.yaml"
+    scripts/cluster/addons/coredns.yaml >"$STATE_DIR/manifests/coredns.yaml"
 sed -e "s#@METRICS_SERVER_IMAGE@#$METRICS_SERVER_IMAGE#g" \
-    scripts/cluster-addons/metrics-server.yaml >"$STATE_DIR/manifests/metrics-server.yaml"
+    scripts/cluster/addons/metrics-server.yaml >"$STATE_DIR/manifests/metrics-server.yaml"
 kc apply -f "$STATE_DIR/manifests/coredns.yaml" -f "$STATE_DIR/manifests/metrics-server.yaml" >/dev/null
 kc -n kube-system rollout status deploy/coredns --timeout 180s >/dev/null
 log "CoreDNS $COREDNS_VERSION ready"

