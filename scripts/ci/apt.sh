@@ -11,6 +11,21 @@
 # Needs root; without it, prints what is missing and returns 1 (the caller says what is skipped).
 set -euo pipefail
 
+usage() {
+    cat <<'EOF'
+usage: scripts/ci/apt.sh
+
+Install, in one apt-get run, the Debian packages CI needs that this machine lacks (.ci/run's
+first step). Needs root; without it, prints what is missing and exits 1.
+EOF
+}
+case ${1:-} in
+-h | --help)
+    usage
+    exit 0
+    ;;
+esac
+
 wanted=(docker.io debootstrap poppler-utils gcc libc6-dev libseccomp-dev pkg-config
     containernetworking-plugins iptables iproute2 openssl curl)
 missing=()

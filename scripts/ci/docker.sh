@@ -6,6 +6,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+usage() {
+    cat <<'EOF'
+usage: scripts/ci/docker.sh
+
+Make a Docker engine answer (start dockerd when root and none does) and make the base image
+stand-in (scripts/images/base.sh); .ci/run's Docker step. On failure the reason goes to stdout
+and the exit status is 1.
+EOF
+}
+case ${1:-} in
+-h | --help)
+    usage
+    exit 0
+    ;;
+esac
+
 fail() {
     printf '%s\n' "$*"
     exit 1

@@ -5,7 +5,6 @@
 # (image.repository:image.tag, e.g. locustio/locust:2.47.0), and with --import loaded into the
 # cluster's own containerd (where scripts/cluster/up.sh also imports every archive of the cache).
 #
-# usage: scripts/images/locust.sh [--import]
 # Cached: the archive is rebuilt only when its key changes (the Dockerfile, the locust pin, the
 # image name and the base image's ID), kept in $CELSIUSIFY_CLUSTER_CACHE/images/locust.key.
 # With --import the image goes into the running cluster's containerd unless it is already there
@@ -22,11 +21,26 @@ die() {
     exit 1
 }
 log() { printf '==> %s\n' "$*" >&2; }
+usage() {
+    cat <<EOF
+usage: scripts/images/locust.sh [--import]
+
+Build the local cluster's Locust image with Docker and save it as a docker-archive,
+  $IMAGES_DIR/locust.tar
+rebuilt only when its key (locust.key beside it) changes; with --import, load it into the
+running cluster's containerd unless it is already there.
+Settings: CELSIUSIFY_CLUSTER_CACHE ($CLUSTER_CACHE).
+EOF
+}
 
 import=0
 case "${1:-}" in
 "") ;;
 --import) import=1 ;;
+-h | --help)
+    usage
+    exit 0
+    ;;
 *) die "usage: scripts/images/locust.sh [--import] (not '$1')" ;;
 esac
 
