@@ -256,6 +256,14 @@ build_locust_image() {
     fi
 }
 
+report_times() {
+    if ((${#built[@]})); then
+        log "cold build: ${built[*]}; total $(($(date +%s) - total_start))s"
+    else
+        log "all binaries already in $CLUSTER_CACHE (nothing built)"
+    fi
+}
+
 # --- main: the whole build, in order ----------------------------------------------------------
 main() {
     case ${1:-} in
@@ -275,11 +283,7 @@ main() {
     build_metrics_server
     build_images
     build_locust_image
-    if ((${#built[@]})); then
-        log "cold build: ${built[*]}; total $(($(date +%s) - total_start))s"
-    else
-        log "all binaries already in $CLUSTER_CACHE (nothing built)"
-    fi
+    report_times
 }
 
 main "$@"

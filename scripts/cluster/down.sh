@@ -34,8 +34,8 @@ EOF
 # --- helpers ---------------------------------------------------------------------------------
 log() { printf '==> %s\n' "$*" >&2; }
 
-# stop_pid NAME: TERM the process in $RUN_DIR/pids/NAME, KILL it after 10 s.
-stop_pid() {
+# kill_pid NAME: TERM the process in $RUN_DIR/pids/NAME, KILL it after 10 s.
+kill_pid() {
     local file=$RUN_DIR/pids/$1 pid i
     [[ -f $file ]] || return 0
     pid=$(cat "$file")
@@ -110,7 +110,7 @@ check_root() {
     }
 }
 
-stop_kubelet() { stop_pid kubelet; }
+stop_kubelet() { kill_pid kubelet; }
 
 # Pod processes, this containerd's shims, then pod processes again.
 stop_pods() {
@@ -119,16 +119,16 @@ stop_pods() {
     kill_pods
 }
 
-stop_kube_proxy() { stop_pid kube-proxy; }
-stop_containerd() { stop_pid containerd; }
+stop_kube_proxy() { kill_pid kube-proxy; }
+stop_containerd() { kill_pid containerd; }
 # CoreDNS and metrics-server run as pods (stop_pods); these stop a host process only if a pid
 # file of that name exists.
-stop_metrics_server() { stop_pid metrics-server; }
-stop_coredns() { stop_pid coredns; }
-stop_scheduler() { stop_pid kube-scheduler; }
-stop_controller_manager() { stop_pid kube-controller-manager; }
-stop_apiserver() { stop_pid kube-apiserver; }
-stop_etcd() { stop_pid etcd; }
+stop_metrics_server() { kill_pid metrics-server; }
+stop_coredns() { kill_pid coredns; }
+stop_scheduler() { kill_pid kube-scheduler; }
+stop_controller_manager() { kill_pid kube-controller-manager; }
+stop_apiserver() { kill_pid kube-apiserver; }
+stop_etcd() { kill_pid etcd; }
 
 # iptables: kube-proxy's own cleanup, then any KUBE-*/CNI-* chain left (kubelet, CNI plugins),
 # then up.sh's no-egress rule.
