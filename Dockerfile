@@ -1,5 +1,5 @@
 # Celsiusify API image: one uvicorn process, non-root, read-only-root-filesystem ready.
-# Air-gapped machines: `scripts/make-base-image.sh` makes a local stand-in for the base.
+# Air-gapped machines: `scripts/images/base.sh` makes a local stand-in for the base.
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 # --- builder: a virtual environment with the runtime pins only ---------------------

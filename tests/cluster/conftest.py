@@ -146,14 +146,14 @@ def helm_binary(kubectl: str) -> str:
 @pytest.fixture(scope="session")
 def locust_image(ctr: Run) -> str:
     """locust/values.yaml's image (locustio/locust:<pin>) in the cluster's containerd:
-    scripts/locust-image.sh --import builds it with Docker when its cached archive is stale
-    (cluster-build.sh and cluster-up.sh normally did both already) and imports it if absent."""
+    scripts/images/locust.sh --import builds it with Docker when its cached archive is stale
+    (scripts/cluster/build.sh and up.sh normally did both already) and imports it if absent."""
     docker = shutil.which("docker")
     engine = docker and subprocess.run([docker, "info"], capture_output=True, check=False)
     if not engine or engine.returncode:
-        pytest.skip("no Docker engine to build the Locust image (scripts/locust-image.sh)")
+        pytest.skip("no Docker engine to build the Locust image (scripts/images/locust.sh)")
     made = subprocess.run(
-        ["bash", "scripts/locust-image.sh", "--import"],
+        ["bash", "scripts/images/locust.sh", "--import"],
         capture_output=True, text=True, timeout=900, cwd=ROOT, check=False,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr[-3000:]

@@ -43,7 +43,7 @@ def make_e2e(out: Path, *args: str, timeout: float) -> subprocess.CompletedProce
 @pytest.fixture(scope="module")
 def preconditions(kube: Run, ctr: Run) -> None:
     """The cluster answers (kube, ctr skip otherwise) and the deliveryhero chart is there. (The
-    Locust image comes from scripts/locust-image.sh, or must be in the cluster already: the
+    Locust image comes from scripts/images/locust.sh, or must be in the cluster already: the
     run says so in one line otherwise.)"""
     if not LOCUST_CHART.exists():
         pytest.skip(f"{LOCUST_CHART} is absent: deliveryhero/locust 0.35.0 is read from there")

@@ -21,5 +21,5 @@ def docker_engine() -> None:
 @pytest.fixture(scope="session")
 def api_image(docker_engine: None) -> str:
     tag = "celsiusify:pytest"
-    build(tag, ROOT / "Dockerfile", ROOT, "run scripts/make-base-image.sh (.ci/run does)")
+    build(tag, ROOT / "Dockerfile", ROOT, "run scripts/images/base.sh (.ci/run does)")
     return tag

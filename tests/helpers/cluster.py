@@ -32,8 +32,8 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def cluster_var(name: str) -> str:
-    """A variable of scripts/cluster-versions.sh / cluster-env.sh (paths follow the pinned set)."""
-    script = f"source scripts/cluster-versions.sh; source scripts/cluster-env.sh; echo ${name}"
+    """A variable of scripts/cluster/versions.sh / env.sh (paths follow the pinned set)."""
+    script = f"source scripts/cluster/versions.sh; source scripts/cluster/env.sh; echo ${name}"
     out = subprocess.run(
         ["bash", "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
     )

@@ -5,17 +5,39 @@
 # Kubernetes comes from the k8s.io/kubernetes module through a generated wrapper module that
 # replaces each k8s.io/<staging> module with its published v0.x release. Compiles run under
 # `nice -n 19` (shared machines). Prints how long each cold build took, and the total.
+#
+# Read it as a table of contents: the settings, the helpers, one build_<component> function per
+# component (each returns at once when its binaries are in the cache), and main at the bottom,
+# which calls them in order.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-# shellcheck source=scripts/cluster-versions.sh
-source scripts/cluster-versions.sh
+cd "$(dirname "$0")/../.."
 
+# --- settings: environment defaults, shared with up.sh and down.sh ---------------------------
+# shellcheck source=scripts/cluster/versions.sh
+source scripts/cluster/versions.sh
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 export GOCACHE=${GOCACHE_CLUSTER:-$CLUSTER_CACHE/go-build}
 NICE=(nice -n 19)
-total_start=$(date +%s)
 built=()
 
+usage() {
+    cat <<EOF
+usage: scripts/cluster/build.sh [-h|--help]
+
+Build the local test cluster's binaries and images into the cache, only what is absent
+(make cluster-build; needs Go, gcc and libseccomp-dev; Docker for the Locust image).
+
+Settings (environment, default in parentheses):
+  CELSIUSIFY_CLUSTER_CACHE  binaries and images ($CLUSTER_CACHE)
+  GOCACHE_CLUSTER           Go build cache ($GOCACHE)
+  PYTHON                    runs scripts/cluster/image.py (python3)
+  K8S_VERSION CONTAINERD_VERSION RUNC_VERSION ETCD_VERSION COREDNS_VERSION
+  METRICS_SERVER_VERSION PAUSE_VERSION
+                            the pinned set (scripts/cluster/versions.sh)
+EOF
+}
+
+# --- helpers ---------------------------------------------------------------------------------
 log() { printf '==> %s\n' "$*" >&2; }
 
 # new_wrapper DIR NAME: an empty module in DIR/mod to build other modules' commands from.
@@ -47,6 +69,72 @@ finish() {
     printf '%s\n' "$secs" >"$dir/build-seconds"
     built+=("$name ${secs}s")
     log "$name built in ${secs}s: $(find "$dir/bin" -type f -printf '%f ')"
+}
+
+# --- steps, in the order main runs them ------------------------------------------------------
+build_runc() {
+    local dir=$CLUSTER_CACHE/runc-$RUNC_VERSION
+    [[ -x $dir/bin/runc ]] && return 0
+    log "building runc $RUNC_VERSION (cgo, seccomp: needs gcc and libseccomp-dev)"
+    local start
+    start=$(date +%s)
+    new_wrapper "$dir" runc
+    (
+        cd "$dir/mod"
+        go mod edit -require="github.com/opencontainers/runc@$RUNC_VERSION"
+        tools_file "$dir" github.com/opencontainers/runc
+        go mod tidy
+        CGO_ENABLED=1 "${NICE[@]}" go build -trimpath -tags seccomp \
+            -ldflags "-s -w -X main.version=${RUNC_VERSION#v}" \
+            -o "$dir/bin.tmp/runc" github.com/opencontainers/runc
+    )
+    finish "$dir" "runc $RUNC_VERSION" "$start"
+}
+
+build_containerd() {
+    local dir=$CLUSTER_CACHE/containerd-$CONTAINERD_VERSION
+    [[ -x $dir/bin/containerd ]] && return 0
+    log "building containerd $CONTAINERD_VERSION"
+    local start
+    start=$(date +%s)
+    new_wrapper "$dir" containerd
+    local base=github.com/containerd/containerd/v2
+    (
+        cd "$dir/mod"
+        go mod edit -require="$base@$CONTAINERD_VERSION"
+        tools_file "$dir" "$base/cmd/containerd" "$base/cmd/containerd-shim-runc-v2" "$base/cmd/ctr"
+        go mod tidy
+        local ldflags="-s -w -X $base/version.Version=$CONTAINERD_VERSION"
+        CGO_ENABLED=0 "${NICE[@]}" go build -trimpath \
+            -tags "urfave_cli_no_docs no_btrfs osusergo netgo" -ldflags "$ldflags" \
+            -o "$dir/bin.tmp/" "$base/cmd/containerd" "$base/cmd/ctr"
+        CGO_ENABLED=0 "${NICE[@]}" go build -trimpath \
+            -tags "urfave_cli_no_docs no_btrfs osusergo netgo no_grpc" -ldflags "$ldflags" \
+            -o "$dir/bin.tmp/" "$base/cmd/containerd-shim-runc-v2"
+    )
+    finish "$dir" "containerd $CONTAINERD_VERSION" "$start"
+}
+
+build_etcd() {
+    local dir=$CLUSTER_CACHE/etcd-$ETCD_VERSION
+    [[ -x $dir/bin/etcd ]] && return 0
+    log "building etcd $ETCD_VERSION"
+    local start
+    start=$(date +%s)
+    new_wrapper "$dir" etcd
+    (
+        cd "$dir/mod"
+        # etcd's server module replaces its siblings with ../ paths: require them at the same tag.
+        local mod
+        for mod in server/v3 api/v3 client/v3 client/pkg/v3 pkg/v3; do
+            go mod edit -require="go.etcd.io/etcd/$mod@$ETCD_VERSION"
+        done
+        tools_file "$dir" go.etcd.io/etcd/server/v3
+        go mod tidy
+        CGO_ENABLED=0 "${NICE[@]}" go build -trimpath -ldflags "-s -w" \
+            -o "$dir/bin.tmp/etcd" go.etcd.io/etcd/server/v3
+    )
+    finish "$dir" "etcd $ETCD_VERSION" "$start"
 }
 
 build_kubernetes() {
@@ -86,75 +174,23 @@ build_kubernetes() {
         CGO_ENABLED=0 "${NICE[@]}" go build -trimpath -ldflags "$ldflags" -o "$dir/bin.tmp/" \
             "${cmds[@]/#/k8s.io/kubernetes/cmd/}"
     )
-    # Kept beside the binaries for cluster-up: the pause source.
+    # Kept beside the binaries for build_pause: the pause source.
     mkdir -p "$dir/src"
     cp "$src/build/pause/linux/pause.c" "$dir/src/pause.c"
     finish "$dir" "kubernetes $K8S_VERSION" "$start"
 }
 
-build_containerd() {
-    local dir=$CLUSTER_CACHE/containerd-$CONTAINERD_VERSION
-    [[ -x $dir/bin/containerd ]] && return 0
-    log "building containerd $CONTAINERD_VERSION"
+build_pause() {
+    local dir=$CLUSTER_CACHE/pause-$PAUSE_VERSION
+    [[ -x $dir/bin/pause ]] && return 0
+    local src=$CLUSTER_CACHE/kubernetes-$K8S_VERSION/src/pause.c
+    log "building pause $PAUSE_VERSION from Kubernetes' build/pause/linux/pause.c"
     local start
     start=$(date +%s)
-    new_wrapper "$dir" containerd
-    local base=github.com/containerd/containerd/v2
-    (
-        cd "$dir/mod"
-        go mod edit -require="$base@$CONTAINERD_VERSION"
-        tools_file "$dir" "$base/cmd/containerd" "$base/cmd/containerd-shim-runc-v2" "$base/cmd/ctr"
-        go mod tidy
-        local ldflags="-s -w -X $base/version.Version=$CONTAINERD_VERSION"
-        CGO_ENABLED=0 "${NICE[@]}" go build -trimpath \
-            -tags "urfave_cli_no_docs no_btrfs osusergo netgo" -ldflags "$ldflags" \
-            -o "$dir/bin.tmp/" "$base/cmd/containerd" "$base/cmd/ctr"
-        CGO_ENABLED=0 "${NICE[@]}" go build -trimpath \
-            -tags "urfave_cli_no_docs no_btrfs osusergo netgo no_grpc" -ldflags "$ldflags" \
-            -o "$dir/bin.tmp/" "$base/cmd/containerd-shim-runc-v2"
-    )
-    finish "$dir" "containerd $CONTAINERD_VERSION" "$start"
-}
-
-build_runc() {
-    local dir=$CLUSTER_CACHE/runc-$RUNC_VERSION
-    [[ -x $dir/bin/runc ]] && return 0
-    log "building runc $RUNC_VERSION (cgo, seccomp: needs gcc and libseccomp-dev)"
-    local start
-    start=$(date +%s)
-    new_wrapper "$dir" runc
-    (
-        cd "$dir/mod"
-        go mod edit -require="github.com/opencontainers/runc@$RUNC_VERSION"
-        tools_file "$dir" github.com/opencontainers/runc
-        go mod tidy
-        CGO_ENABLED=1 "${NICE[@]}" go build -trimpath -tags seccomp \
-            -ldflags "-s -w -X main.version=${RUNC_VERSION#v}" \
-            -o "$dir/bin.tmp/runc" github.com/opencontainers/runc
-    )
-    finish "$dir" "runc $RUNC_VERSION" "$start"
-}
-
-build_etcd() {
-    local dir=$CLUSTER_CACHE/etcd-$ETCD_VERSION
-    [[ -x $dir/bin/etcd ]] && return 0
-    log "building etcd $ETCD_VERSION"
-    local start
-    start=$(date +%s)
-    new_wrapper "$dir" etcd
-    (
-        cd "$dir/mod"
-        # etcd's server module replaces its siblings with ../ paths: require them at the same tag.
-        local mod
-        for mod in server/v3 api/v3 client/v3 client/pkg/v3 pkg/v3; do
-            go mod edit -require="go.etcd.io/etcd/$mod@$ETCD_VERSION"
-        done
-        tools_file "$dir" go.etcd.io/etcd/server/v3
-        go mod tidy
-        CGO_ENABLED=0 "${NICE[@]}" go build -trimpath -ldflags "-s -w" \
-            -o "$dir/bin.tmp/etcd" go.etcd.io/etcd/server/v3
-    )
-    finish "$dir" "etcd $ETCD_VERSION" "$start"
+    rm -rf "$dir/bin.tmp"
+    mkdir -p "$dir/bin.tmp"
+    gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION-celsiusify" -o "$dir/bin.tmp/pause" "$src"
+    finish "$dir" "pause $PAUSE_VERSION" "$start"
 }
 
 build_coredns() {
@@ -195,53 +231,59 @@ build_metrics_server() {
     finish "$dir" "metrics-server $METRICS_SERVER_VERSION" "$start"
 }
 
-build_pause() {
-    local dir=$CLUSTER_CACHE/pause-$PAUSE_VERSION
-    [[ -x $dir/bin/pause ]] && return 0
-    local src=$CLUSTER_CACHE/kubernetes-$K8S_VERSION/src/pause.c
-    log "building pause $PAUSE_VERSION from Kubernetes' build/pause/linux/pause.c"
-    local start
-    start=$(date +%s)
-    rm -rf "$dir/bin.tmp"
-    mkdir -p "$dir/bin.tmp"
-    gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION-celsiusify" -o "$dir/bin.tmp/pause" "$src"
-    finish "$dir" "pause $PAUSE_VERSION" "$start"
-}
-
 # Images: docker-archive tarballs that `ctr images import` reads (no registry; Docker only for Locust).
 build_images() {
     mkdir -p "$IMAGES_DIR"
     local py=${PYTHON:-python3}
     [[ -f $IMAGES_DIR/pause.tar ]] ||
-        "$py" scripts/cluster-image.py "$IMAGES_DIR/pause.tar" "$PAUSE_IMAGE" \
+        "$py" scripts/cluster/image.py "$IMAGES_DIR/pause.tar" "$PAUSE_IMAGE" \
             --file "$PAUSE_BIN/pause:/pause" --entrypoint /pause --user 65535:65535
     [[ -f $IMAGES_DIR/coredns.tar ]] ||
-        "$py" scripts/cluster-image.py "$IMAGES_DIR/coredns.tar" "$COREDNS_IMAGE" \
+        "$py" scripts/cluster/image.py "$IMAGES_DIR/coredns.tar" "$COREDNS_IMAGE" \
             --file "$COREDNS_BIN/coredns:/coredns" --entrypoint /coredns
     [[ -f $IMAGES_DIR/metrics-server.tar ]] ||
-        "$py" scripts/cluster-image.py "$IMAGES_DIR/metrics-server.tar" "$METRICS_SERVER_IMAGE" \
+        "$py" scripts/cluster/image.py "$IMAGES_DIR/metrics-server.tar" "$METRICS_SERVER_IMAGE" \
             --file "$METRICS_SERVER_BIN/metrics-server:/metrics-server" \
             --entrypoint /metrics-server --user 65534:65534
-    # Locust (deliveryhero/locust chart) needs Python and pip: built with Docker, cached by key.
+}
+
+# Locust (deliveryhero/locust chart) needs Python and pip: built with Docker, cached by key.
+build_locust_image() {
     if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-        bash scripts/locust-image.sh
+        bash scripts/images/locust.sh
     else
         log "no Docker engine: no Locust image (tests/cluster's in-cluster Locust tests will skip)"
     fi
 }
 
-mkdir -p "$CLUSTER_CACHE"
-build_runc
-build_containerd
-build_etcd
-build_kubernetes
-build_pause
-build_coredns
-build_metrics_server
-build_images
+report_times() {
+    if ((${#built[@]})); then
+        log "cold build: ${built[*]}; total $(($(date +%s) - total_start))s"
+    else
+        log "all binaries already in $CLUSTER_CACHE (nothing built)"
+    fi
+}
 
-if ((${#built[@]})); then
-    log "cold build: ${built[*]}; total $(($(date +%s) - total_start))s"
-else
-    log "all binaries already in $CLUSTER_CACHE (nothing built)"
-fi
+# --- main: the whole build, in order ----------------------------------------------------------
+main() {
+    case ${1:-} in
+    -h | --help)
+        usage
+        return 0
+        ;;
+    esac
+    total_start=$(date +%s)
+    mkdir -p "$CLUSTER_CACHE"
+    build_runc
+    build_containerd
+    build_etcd
+    build_kubernetes
+    build_pause
+    build_coredns
+    build_metrics_server
+    build_images
+    build_locust_image
+    report_times
+}
+
+main "$@"

@@ -3,7 +3,7 @@
 The local test cluster has no registry and must not depend on Docker for its own images, so the
 pause, CoreDNS and metrics-server images are a static binary in a single layer, written here:
 
-    python3 scripts/cluster-image.py OUT.tar NAME:TAG --file SRC:/DEST --entrypoint /DEST [--user U]
+    python3 scripts/cluster/image.py OUT.tar NAME:TAG --file SRC:/DEST --entrypoint /DEST [--user U]
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ def build(out: Path, ref: str, files: list[tuple[Path, str]], entrypoint: str, u
             "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
         },
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        # Not this file's path: the string is part of the config, so of the image ID, and it
+        # stays as it is wherever the script lives, so the images do too.
         "history": [{"created_by": "scripts/cluster-image.py"}],
     }
     config_bytes = json.dumps(config, sort_keys=True).encode()

@@ -7,12 +7,26 @@
 # `python` on PATH at /usr/local/bin like the official image, and the host's CA
 # bundle baked in (PIP_CERT) so pip inside builds trusts the same authorities as
 # the host. It is a stand-in: Debian's Python 3.11, not python.org's build.
-#
-# usage: scripts/make-base-image.sh [IMAGE]   (default: the FROM of ./Dockerfile)
-# env:   DEBIAN_MIRROR  mirror URL (default: the first URI in this host's apt sources)
-#        FORCE=1        rebuild even if the image already exists
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
+
+usage() {
+    cat <<'EOF'
+usage: scripts/images/base.sh [IMAGE]   (default: the FROM of ./Dockerfile)
+
+A local stand-in for the pinned Python base image, for air-gapped builds (make base-image):
+debootstrap (minbase) + python3, python3-venv, python3-pip, ca-certificates.
+Needs root and Docker.
+env:   DEBIAN_MIRROR  mirror URL (default: the first URI in this host's apt sources)
+       FORCE=1        rebuild even if the image already exists
+EOF
+}
+case ${1:-} in
+-h | --help)
+    usage
+    exit 0
+    ;;
+esac
 
 image=${1:-$(sed -n 's/^ARG PYTHON_IMAGE=//p' Dockerfile | head -n1)}
 [[ -n "$image" ]] || { echo "make-base-image: no image name given or found in Dockerfile" >&2; exit 2; }

