@@ -83,7 +83,8 @@ def test_new_replicas_get_their_share_only_with_a_bounded_connection_life(
                  for name in new}  # fmt: skip
         print(f"time from Ready to fair share (1/3 ± 20 % over {WINDOW:.0f} s): {times}")
         for name, seconds in times.items():
-            assert seconds is not None and seconds <= FAIR_WITHIN, (name, times, summary)
+            assert seconds is not None, (name, times, summary)
+            assert seconds <= FAIR_WITHIN, (name, times, summary)
     else:
         pinned = sum(after[name] for name in new) / after.total()
         print(f"unbounded: the new pods served {pinned:.2%} of answers after Ready")

@@ -27,7 +27,9 @@ class KeepAliveLoad:
         self.reconnects = 0
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.client, daemon=True) for _ in range(connections)]
+        self.threads = [
+            threading.Thread(target=self.client, daemon=True) for _ in range(connections)
+        ]
 
     def __enter__(self) -> KeepAliveLoad:
         self.started = time.monotonic()
