@@ -34,7 +34,7 @@ run: install ## serve the API on http://$(HOST):$(PORT) (one uvicorn process)
 lint: install ## ruff, pylint (10/10), mypy --strict, and shellcheck on .ci/run and scripts/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pylint --fail-under=10 app bench targets
+	$(VENV)/bin/pylint --fail-under=10 app bench e2e targets
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict scripts/ci_summary.py scripts/chart_docs.py
 	$(VENV)/bin/shellcheck .ci/run scripts/*.sh
