@@ -34,7 +34,7 @@ run: install ## serve the API on http://$(HOST):$(PORT) (one uvicorn process)
 lint: install ## ruff, pylint (10/10), mypy --strict, and shellcheck on .ci/run and scripts/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pylint --fail-under=10 app bench targets
+	$(VENV)/bin/pylint --fail-under=10 app bench e2e targets
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict scripts/ci/summary.py scripts/tools/chartdocs.py scripts/cluster/image.py
 	$(VENV)/bin/shellcheck .ci/run $(shell find scripts -name '*.sh' | sort)
@@ -255,7 +255,7 @@ cluster-test: install helm ## the tests marked cluster, against the local cluste
 	CELSIUSIFY_CLUSTER_KUBECONFIG=$(CLUSTER_KUBECONFIG) HELM=$(abspath $(HELM)) $(PYTHON) -m pytest -m cluster tests/cluster $(PYTEST_ARGS)
 
 # --- End to end (make e2e): the in-cluster comparison on the current kube context ------------
-# python -m bench e2e: images, metrics-server, both releases, deliveryhero/locust against each
+# python -m e2e: images, metrics-server, both releases, deliveryhero/locust against each
 # target with the HPA recorded, bench import + report into results/<UTC>-e2e/, the gate,
 # clean-up. See README "End to end". Options through E2E_ARGS, e.g.
 #   make e2e E2E_ARGS="--kind-create"                    # a kind cluster from e2e/values/kind-config.yaml
@@ -267,7 +267,7 @@ E2E_ARGS ?=
 .PHONY: e2e
 e2e: install helm ## the FastAPI vs TF Serving comparison in the current cluster → results/<UTC>-e2e/ (E2E_ARGS)
 	HELM=$(abspath $(HELM)) CELSIUSIFY_CLUSTER_KUBECONFIG=$(CLUSTER_KUBECONFIG) \
-	    $(PYTHON) -m bench e2e --locust-chart $(LOCUST_CHART) $(E2E_ARGS)
+	    $(PYTHON) -m e2e --locust-chart $(LOCUST_CHART) $(E2E_ARGS)
 
 # The Locust flags of `make loadtest-up` (LOCUST_HELM_ARGS), printed for the e2e driver, which
 # adds e2e/values/locust.yaml and its step shape: one place builds them.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-COMMANDS = ("run", "report", "perf", "import", "compare", "overload", "e2e")
+COMMANDS = ("run", "report", "perf", "import", "compare", "overload")
 MODULES = {"import": "importer"}  # `import` is a keyword, not a module name
 
 

@@ -6,6 +6,9 @@ elsewhere ties two folders' tests together through names that look private to th
 
 The README fits a screen or two and links every page of docs/; every relative link in the README
 and in docs/ points to a file that exists, so moving or renaming a file breaks a test, not a link.
+
+The code's layout: no module of app/, bench/ or e2e/ over MAX_LINES lines unless named with
+its reason, and the in-cluster run (`python -m e2e`) only in its own package, e2e/.
 """
 
 from __future__ import annotations
@@ -128,3 +131,61 @@ def test_the_link_check_fails_on_a_broken_link(tmp_path: Path) -> None:
         "`[span](nowhere.md)`\n```bash\n[block](nowhere.md)\n```\n"
     )
     assert broken_links(page) == ["docs/gone.md#usage", "docs/old.md"]
+
+
+# --- the code's layout: small modules, e2e in its own package ---------------------------------
+
+MAX_LINES = 450
+# Folders whose modules are held to MAX_LINES.
+SIZED = ("app", "bench", "e2e")
+# Modules allowed past MAX_LINES, each with why.
+LONG_MODULES = {
+    "app/protocol.py": "one class, uvicorn's protocol with its limits (head size, time limits, "
+    "connections, shedding, draining): they share per-connection state and one hot path",
+    "bench/report.py": "the PDF/HTML report, whose split into bench/report/ (report, html, "
+    "tables, plots) belongs to the bench layout change",
+}
+
+
+def long_modules(root: Path, folders: tuple[str, ...], limit: int) -> dict[str, int]:
+    """path → line count of every Python module under the folders longer than `limit`."""
+    found = {}
+    for folder in folders:
+        for path in sorted((root / folder).rglob("*.py")):
+            lines = len(path.read_text(encoding="utf-8").splitlines())
+            if lines > limit:
+                found[path.relative_to(root).as_posix()] = lines
+    return found
+
+
+def test_no_module_is_over_the_line_limit_unless_named_with_a_reason() -> None:
+    found = long_modules(ROOT, SIZED, MAX_LINES)
+    unexplained = {path: lines for path, lines in found.items() if path not in LONG_MODULES}
+    assert not unexplained, f"split these, or name them in LONG_MODULES with why: {unexplained}"
+    stale = sorted(set(LONG_MODULES) - set(found))
+    assert not stale, f"{stale}: no longer over {MAX_LINES} lines; drop them from LONG_MODULES"
+
+
+def test_the_line_limit_check_sees_a_long_module(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "big.py").write_text("x = 1\n" * (MAX_LINES + 1))
+    (tmp_path / "pkg" / "small.py").write_text("x = 1\n" * MAX_LINES)
+    assert long_modules(tmp_path, ("pkg",), MAX_LINES) == {"pkg/big.py": MAX_LINES + 1}
+
+
+def e2e_outside_its_package(root: Path) -> list[str]:
+    """Modules of the in-cluster run left anywhere in bench/ (e2e*.py or an e2e package)."""
+    return sorted(path.relative_to(root).as_posix() for path in (root / "bench").rglob("e2e*"))
+
+
+def test_e2e_code_lives_only_in_the_e2e_package() -> None:
+    assert e2e_outside_its_package(ROOT) == []
+    assert (ROOT / "e2e" / "__main__.py").is_file()  # python -m e2e
+
+
+def test_the_e2e_check_sees_a_module_left_in_bench(tmp_path: Path) -> None:
+    (tmp_path / "bench" / "measure").mkdir(parents=True)
+    (tmp_path / "bench" / "e2e_plan.py").write_text("")
+    (tmp_path / "bench" / "measure" / "e2e.py").write_text("")
+    (tmp_path / "bench" / "run.py").write_text("")
+    assert e2e_outside_its_package(tmp_path) == ["bench/e2e_plan.py", "bench/measure/e2e.py"]

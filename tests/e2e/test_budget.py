@@ -13,19 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.e2e_gate import peak_cpu_requests, written_budget
-from bench.e2e_plan import (
-    METRICS_SERVER_CPU_REQUEST,
-    SHAPES,
-    TARGETS,
-    Images,
-    Loader,
-    Plan,
-    Target,
-    Tools,
-)
-from bench.e2e_shell import execute
 from bench.hpa import millicores
+from e2e.commands import Tools
+from e2e.gate import peak_cpu_requests, written_budget
+from e2e.loaders import KindLoader
+from e2e.plan import METRICS_SERVER_CPU_REQUEST, SHAPES, TARGETS, Images, Plan
+from e2e.shell import execute
+from targets import Target
 from tests.helpers.e2e import NAMESPACE, ROOT, TAG
 from tests.helpers.helm import Objects
 from tests.helpers.objects import validate_object
@@ -48,7 +42,7 @@ def e2e_plan(helm: str, chart: Path, workers: int = 2) -> Plan:
     return Plan(
         namespace=NAMESPACE,
         images=Images(TAG),
-        loader=Loader("kind"),
+        loader=KindLoader(),
         targets=tuple(TARGETS.values()),
         shape=SHAPES["standard"],
         workers=workers,

@@ -1,4 +1,4 @@
-"""`python -m bench e2e` refuses, with one line and exit status 2, what it cannot work with:
+"""`python -m e2e` refuses, with one line and exit status 2, what it cannot work with:
 missing tools, an unreachable cluster, bad options. Nothing here reaches a cluster."""
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from bench.e2e_gate import (
+from e2e.gate import (
     ANSWER_KINDS,
     capacity_rps,
     floor_problem,

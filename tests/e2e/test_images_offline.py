@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.e2e_plan import base_images
+from e2e.loaders.local_cluster import base_images
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def test_stages_scratch_flags_and_repeats_are_not_bases() -> None:
 def test_the_slo_reaches_bench_import() -> None:
     def imports(*extra: str) -> list[str]:
         out = subprocess.run(
-            [sys.executable, "-m", "bench", "e2e", "--dry-run", *extra],
+            [sys.executable, "-m", "e2e", "--dry-run", *extra],
             cwd=ROOT, capture_output=True, text=True, check=False, timeout=120,
         )  # fmt: skip
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""The dry-run plan of `python -m bench e2e`: steps in order, every version pinned, the run's
+"""The dry-run plan of `python -m e2e`: steps in order, every version pinned, the run's
 namespace everywhere, one user class per target, and the images loaded are the ones the releases
 run. Each checker is also shown failing on a doctored plan."""
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 import yaml
 
-from bench.e2e_plan import METRICS_SERVER_VERSION, TARGETS
+from e2e.plan import METRICS_SERVER_VERSION, TARGETS
 from targets import target_of_user
 from tests.helpers.e2e import NAMESPACE, ROOT, TAG, Transcript
 

@@ -4,7 +4,7 @@
 - `tests.helpers.hostile`: raw-socket clients that behave as attackers do.
 - `tests.helpers.docker`: the docker CLI, base images and image builds.
 - `tests.helpers.helm`: the helm binary and chart rendering.
-- `tests.helpers.e2e`: `python -m bench e2e` and its dry-run transcript.
+- `tests.helpers.e2e`: `python -m e2e` and its dry-run transcript.
 - `tests.helpers.cluster`: the local test cluster: its kubeconfig, variables, commands, waits.
 - `tests.helpers.objects`: rendered Kubernetes objects: by kind, strict validation, the app's flags.
 - `tests.helpers.docs`: README.md and the pages of docs/, for tests that hold them to their word.

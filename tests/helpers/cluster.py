@@ -10,7 +10,22 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from e2e.loaders.local_cluster import cluster_var
 from tests.helpers.helm import ROOT
+
+# cluster_var(NAME): the local cluster's pinned variables, read the one way e2e's loader reads them.
+__all__ = [
+    "CHART_IMAGE",
+    "KUBECONFIG",
+    "NAMESPACE",
+    "NO_CLUSTER",
+    "SOURCE_IMAGE",
+    "Run",
+    "cluster_run",
+    "cluster_var",
+    "make_env",
+    "wait_until_programmed",
+]
 
 # Only the local cluster: never $KUBECONFIG, which may name a real one.
 KUBECONFIG = os.environ.get(
@@ -29,15 +44,6 @@ POD_SECURITY_LABELS = tuple(
 )
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def cluster_var(name: str) -> str:
-    """A variable of scripts/cluster/versions.sh / env.sh (paths follow the pinned set)."""
-    script = f"source scripts/cluster/versions.sh; source scripts/cluster/env.sh; echo ${name}"
-    out = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    return out.stdout.strip()
 
 
 def cluster_run(

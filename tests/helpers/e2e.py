@@ -1,4 +1,4 @@
-"""`python -m bench e2e` for the driver's tests without a cluster: run it, read its dry-run plan."""
+"""`python -m e2e` for the driver's tests without a cluster: run it, read its dry-run plan."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ TAG = "e2e-plan"
 
 @dataclass
 class Transcript:
-    """What `python -m bench e2e --dry-run` printed: its commands (as words) and all lines."""
+    """What `python -m e2e --dry-run` printed: its commands (as words) and all lines."""
 
     returncode: int
     lines: list[str]
@@ -38,9 +38,9 @@ class Transcript:
 
 
 def run_e2e(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """python -m bench e2e with the given options, from the repository's root."""
+    """python -m e2e with the given options, from the repository's root."""
     return subprocess.run(
-        [sys.executable, "-m", "bench", "e2e", *args],
+        [sys.executable, "-m", "e2e", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""The pass/fail decisions of `python -m bench e2e`, and its CPU arithmetic: pure functions over
+"""The pass/fail decisions of `python -m e2e`, and its CPU arithmetic: pure functions over
 Locust's CSV rows, replicas.csv rows and rendered Kubernetes objects (tests/e2e feed them
 synthetic rows and real renders).
 

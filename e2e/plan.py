@@ -1,17 +1,21 @@
-"""What `python -m bench e2e` runs, as data: the targets, step shapes, pinned versions, and
-every command it issues, built by pure functions so the dry-run plan and the real run print
-the very same lines (bench/e2e.py executes them; tests/e2e check them without a cluster).
+"""What `python -m e2e` runs, as data: the targets, step shapes, pinned versions, and every
+command it issues, built by pure functions so the dry-run plan and the real run print the very
+same lines (the steps in e2e/steps/ issue them; tests/e2e check them without a cluster). The
+commands that depend on how images reach the nodes come from the run's loader (e2e/loaders/).
 """
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from e2e.commands import Cmd, Tools, cmd
 from targets import Target, all_targets
 
+if TYPE_CHECKING:
+    from e2e.loaders.base import Loader
+
 CHART = "celsiusify-chart"
-KIND_CONFIG = "e2e/values/kind-config.yaml"
 LOCUST_VALUES = "e2e/values/locust.yaml"
 # The deliveryhero chart's repository; its version is the Makefile's LOCUST_CHART_VERSION, which
 # comes with the flags `make e2e-locust-args` prints.
@@ -83,44 +87,6 @@ SHAPES = {
 
 
 @dataclass(frozen=True)
-class Cmd:
-    """One command, optionally fed by another's stdout (a two-command pipeline)."""
-
-    argv: tuple[str, ...]
-    stdin_from: Cmd | None = None
-
-    def text(self) -> str:
-        """The command as a shell would read it."""
-        own = shlex.join(self.argv)
-        return f"{self.stdin_from.text()} | {own}" if self.stdin_from else own
-
-
-def cmd(*argv: str) -> Cmd:
-    """A Cmd from its words."""
-    return Cmd(tuple(argv))
-
-
-@dataclass(frozen=True)
-class Loader:
-    """How images reach the cluster: kind, minikube, registry=<prefix> or local-cluster."""
-
-    kind: str
-    argument: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> Loader:
-        """From the --loader option; ValueError with the accepted forms."""
-        kind, _, argument = text.partition("=")
-        if kind in ("kind", "minikube", "local-cluster") and not argument:
-            return cls(kind)
-        if kind == "registry" and argument.strip("/"):
-            return cls(kind, argument.strip("/"))
-        raise ValueError(
-            f"--loader must be kind, minikube, registry=<prefix> or local-cluster, not {text!r}"
-        )
-
-
-@dataclass(frozen=True)
 class Images:
     """The unique-tagged image references of one run."""
 
@@ -136,27 +102,6 @@ class Images:
         return f"{self.registry}/{target.image_name}" if self.registry else target.image_name
 
 
-def containerd_name(ref: str) -> str:
-    """The name containerd (and the kubelet) give an image reference: Docker Hub's defaults."""
-    first = ref.split("/", 1)[0]
-    if "/" in ref and ("." in first or ":" in first or first == "localhost"):
-        return ref
-    return f"docker.io/{ref}" if "/" in ref else f"docker.io/library/{ref}"
-
-
-@dataclass(frozen=True)
-class Tools:
-    """The binaries the run calls (resolved by bench/e2e.py)."""
-
-    kubectl: str = "kubectl"
-    helm: str = "helm"
-    docker: str = "docker"
-    kind: str = "kind"
-    minikube: str = "minikube"
-    ctr: str = "ctr"
-    containerd_socket: str = ""
-
-
 @dataclass(frozen=True)
 class Plan:  # pylint: disable=too-many-instance-attributes,too-many-public-methods
     """Everything that decides the commands of one run."""
@@ -169,8 +114,6 @@ class Plan:  # pylint: disable=too-many-instance-attributes,too-many-public-meth
     workers: int
     locust_chart: str
     tools: Tools = field(default_factory=Tools)
-    kind_cluster: str = "celsiusify-e2e"
-    minikube_profile: str = "minikube"
 
     # --- images -------------------------------------------------------------------------------
     def build(self, target: Target) -> Cmd:
@@ -181,67 +124,34 @@ class Plan:  # pylint: disable=too-many-instance-attributes,too-many-public-meth
         )  # fmt: skip
 
     def load(self, target: Target) -> Cmd:
-        """Make the image available to the cluster's nodes."""
-        ref = self.images.ref(target)
-        if self.loader.kind == "kind":
-            return cmd(self.tools.kind, "load", "docker-image", ref, "--name", self.kind_cluster)
-        if self.loader.kind == "minikube":
-            return cmd(self.tools.minikube, "image", "load", ref, "-p", self.minikube_profile)
-        if self.loader.kind == "registry":
-            return cmd(self.tools.docker, "push", ref)
-        return Cmd(
-            (*self._ctr(), "images", "import", "-"), stdin_from=cmd(self.tools.docker, "save", ref)
-        )
+        """Make the image available to the cluster's nodes (the loader's way)."""
+        return self.loader.load(self.images.ref(target), self.tools)
 
     def unload(self, target: Target) -> list[Cmd]:
-        """Remove what load() and build() left (nothing on a registry or in kind's nodes)."""
+        """Remove what load() and build() left (what the loader put on the nodes, then the
+        local image)."""
         ref = self.images.ref(target)
-        removed = [cmd(self.tools.docker, "image", "rm", ref)]
-        if self.loader.kind == "local-cluster":
-            removed.insert(0, cmd(*self._ctr(), "images", "rm", containerd_name(ref)))
-        elif self.loader.kind == "minikube":
-            removed.insert(0, cmd(self.tools.minikube, "image", "rm", ref, "-p",
-                                  self.minikube_profile))  # fmt: skip
-        return removed
-
-    def containerd_images(self) -> Cmd:
-        """The images in the local cluster's containerd (namespace k8s.io, the kubelet's)."""
-        return cmd(*self._ctr(), "images", "ls", "-q")
-
-    def _ctr(self) -> tuple[str, ...]:
-        return (self.tools.ctr, "--address", self.tools.containerd_socket, "-n", "k8s.io")
+        return [*self.loader.unload(ref), cmd(self.tools.docker, "image", "rm", ref)]
 
     # --- cluster and metrics ------------------------------------------------------------------
     def kubectl(self, *args: str) -> Cmd:
         """kubectl in the run's namespace."""
         return cmd(self.tools.kubectl, "--namespace", self.namespace, *args)
 
-    def kind_create(self) -> Cmd:
-        """The opt-in kind cluster, from the committed config."""
-        return cmd(
-            self.tools.kind, "create", "cluster", "--name", self.kind_cluster,
-            "--config", KIND_CONFIG, "--wait", "180s",
-        )  # fmt: skip
-
-    def kind_delete(self) -> Cmd:
-        """Delete the kind cluster the run created."""
-        return cmd(self.tools.kind, "delete", "cluster", "--name", self.kind_cluster)
-
     def metrics_probe(self) -> Cmd:
         """Answers once CPU metrics flow (the HPA reads the same Metrics API)."""
         return cmd(self.tools.kubectl, "top", "pods", "--all-namespaces")
 
     def metrics_server_install(self) -> list[Cmd]:
-        """metrics-server from its official chart, pinned; kind and minikube kubelets serve
-        self-signed certificates, hence --kubelet-insecure-tls there."""
+        """metrics-server from its official chart, pinned, with the loader's flags (kind and
+        minikube kubelets serve self-signed certificates: --kubelet-insecure-tls there)."""
         install = [
             self.tools.helm, "upgrade", "-i", "metrics-server", METRICS_SERVER_CHART,
             "--version", METRICS_SERVER_VERSION, "--namespace", "kube-system",
             "--set-string", f"resources.requests.cpu={METRICS_SERVER_CPU_REQUEST}",
             "--wait", "--timeout", HELM_TIMEOUT,
         ]  # fmt: skip
-        if self.loader.kind in ("kind", "minikube"):
-            install[-3:-3] = ["--set", "args={--kubelet-insecure-tls}"]
+        install[-3:-3] = self.loader.metrics_server_args()
         return [
             cmd(self.tools.helm, "repo", "add", *METRICS_SERVER_REPO, "--force-update"),
             cmd(*install),
@@ -395,7 +305,8 @@ class Plan:  # pylint: disable=too-many-instance-attributes,too-many-public-meth
 
     # --- diagnostics --------------------------------------------------------------------------
     def diagnostics(self) -> list[Cmd]:
-        """What explains a failure: pods, events, then each pod's recent logs (bench/e2e.py)."""
+        """What explains a failure: pods, events, then each pod's recent logs (the clean-up
+        step's diagnose)."""
         return [
             self.kubectl("get", "pods", "-o", "wide"),
             self.kubectl("get", "events", "--sort-by=.lastTimestamp"),
@@ -405,25 +316,3 @@ class Plan:  # pylint: disable=too-many-instance-attributes,too-many-public-meth
     def pod_logs(self, pod: str) -> Cmd:
         """The last lines of every container of one pod."""
         return self.kubectl("logs", pod, "--all-containers", "--prefix", "--tail=40")
-
-
-def base_images(dockerfile: str) -> list[str]:
-    """The images a Dockerfile's FROM lines pull (ARG defaults substituted; stages and
-    `scratch` left out), in order, once each."""
-    args: dict[str, str] = {}
-    stages: set[str] = set()
-    bases: list[str] = []
-    for line in dockerfile.splitlines():
-        words = line.split()
-        if len(words) >= 2 and words[0].upper() == "ARG" and "=" in words[1]:
-            name, _, value = words[1].partition("=")
-            args.setdefault(name, value.strip("\"'"))
-        elif len(words) >= 2 and words[0].upper() == "FROM":
-            image = next(w for w in words[1:] if not w.startswith("--"))
-            for name, value in args.items():
-                image = image.replace(f"${{{name}}}", value).replace(f"${name}", value)
-            if image != "scratch" and image not in stages and image not in bases:
-                bases.append(image)
-            if len(words) >= 4 and words[-2].upper() == "AS":
-                stages.add(words[-1])
-    return bases
