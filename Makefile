@@ -51,7 +51,7 @@ helm: $(HELM) ## make sure a helm binary is available (fetches one if none is on
 
 .PHONY: hadolint
 hadolint: install ## lint the Dockerfiles
-	$(VENV)/bin/hadolint Dockerfile tfserving/Dockerfile
+	$(VENV)/bin/hadolint Dockerfile tfserving/Dockerfile tests/standins/Dockerfile.tfserving
 
 # checkov's Kubernetes policies over the chart as a careful user installs it, in a named namespace:
 # NetworkPolicy on, image by digest (a placeholder: the real one comes from the image build),
