@@ -191,8 +191,10 @@ def parse_own_cgroups(text: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Hierarchy:
-    """Where transient cgroups go: `cpu` (and, on v1, `cpuacct`, None when not mounted) is
-    the directory of this process's own cgroup, so a quota above it still applies."""
+    """Where transient cgroups go: `cpu` (and, on v1, `cpuacct`, None when not mounted).
+
+    v1: the directory of this process's own cgroup, so a quota above it still applies.
+    v2: the hierarchy's root (see _v2_hierarchy)."""
 
     version: int
     cpu: Path
@@ -218,11 +220,13 @@ def _writable(directory: Path) -> str | None:
     return f"{directory} is not writable by uid {os.getuid()} (run as root or delegate it)"
 
 
-def _v2_hierarchy(mounts: list[Mount], own: dict[str, str]) -> Hierarchy | str:
+def _v2_hierarchy(mounts: list[Mount], _own: dict[str, str]) -> Hierarchy | str:
     unified = [mount for mount in mounts if mount.version == 2]
     if not unified:
         return "no cgroup v2 hierarchy is mounted"
-    parent = _own_dir(unified[0], own, "")
+    # At the root, not beside this process: v2 lets a cgroup that holds processes (the leaf a
+    # login session or service runs in) give no controller to its children; the root is exempt.
+    parent = unified[0].path
     try:
         controllers = _read(parent / "cgroup.controllers").split()
     except OSError as error:
@@ -458,7 +462,7 @@ class Allotment:  # pylint: disable=too-many-instance-attributes
     def _limit(self, hierarchy: Hierarchy) -> None:
         if hierarchy.version == 2:
             if "cpu" not in _read(hierarchy.cpu / "cgroup.subtree_control").split():
-                _write(hierarchy.cpu / "cgroup.subtree_control", "+cpu")
+                _write(hierarchy.cpu / "cgroup.subtree_control", "+cpu")  # EBUSY: has processes
             _write(self.path / "cpu.max", f"{self.quota_us} {self.period_us}")
             if self.reserve:
                 _write(self.path / "cpu.weight", str(V2_MAX_WEIGHT))

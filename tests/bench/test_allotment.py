@@ -372,8 +372,12 @@ def test_the_hybrid_hosts_v2_is_refused_for_lack_of_the_cpu_controller(
 def test_v2_with_the_cpu_controller_is_preferred_and_written_as_cpu_max(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The v2 writes, on a fake tree: this host's unified hierarchy has no cpu controller."""
-    fake_host(tmp_path, monkeypatch, "cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n", "0::/\n")
+    """The v2 writes, on a fake tree: this host's unified hierarchy has no cpu controller.
+    The cgroup goes under the root, not under this process's leaf (a session scope), which
+    v2 forbids to give its children controllers while it holds processes."""
+    session = "/user.slice/user-0.slice/session-1.scope"
+    fake_host(tmp_path, monkeypatch, "cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n", f"0::{session}\n")
+    (tmp_path / session.lstrip("/")).mkdir(parents=True)
     (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
     (tmp_path / "cgroup.subtree_control").write_text("memory\n")
     removed: list[Path] = []
