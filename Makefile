@@ -37,6 +37,7 @@ lint: install ## ruff, pylint (10/10), mypy --strict, and shellcheck on .ci/run 
 	$(VENV)/bin/pylint --fail-under=10 app bench targets
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict scripts/ci_summary.py scripts/chart_docs.py
+	$(VENV)/bin/mypy --strict tests/standins/tfserving.py
 	$(VENV)/bin/shellcheck .ci/run scripts/*.sh
 
 .PHONY: test
