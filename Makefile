@@ -37,6 +37,7 @@ lint: install ## ruff, pylint (10/10), mypy --strict, and shellcheck on .ci/run 
 	$(VENV)/bin/pylint --fail-under=10 app bench e2e targets
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict scripts/ci/summary.py scripts/tools/chartdocs.py scripts/cluster/image.py
+	$(VENV)/bin/mypy --strict tests/standins/tfserving.py
 	$(VENV)/bin/shellcheck .ci/run $(shell find scripts -name '*.sh' | sort)
 
 .PHONY: test
@@ -51,7 +52,7 @@ helm: $(HELM) ## make sure a helm binary is available (fetches one if none is on
 
 .PHONY: hadolint
 hadolint: install ## lint the Dockerfiles
-	$(VENV)/bin/hadolint Dockerfile tfserving/Dockerfile
+	$(VENV)/bin/hadolint Dockerfile tfserving/Dockerfile tests/standins/Dockerfile.tfserving
 
 # checkov's Kubernetes policies over the chart as a careful user installs it, in a named namespace:
 # NetworkPolicy on, image by digest (a placeholder: the real one comes from the image build),
