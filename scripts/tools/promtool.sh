@@ -21,7 +21,7 @@ then print its path on stdout (build output goes to stderr).
 
 Cache: \${CELSIUSIFY_TOOLS_CACHE:-/var/cache/celsiusify-tools}/promtool-VERSION/promtool
 Needs: go, at least the version the module's go.mod names (go 1.26.7 for ${DEFAULT_VERSION});
-no other toolchain is downloaded (GOTOOLCHAIN=local).
+no other toolchain is downloaded unless GOTOOLCHAIN says so (default local).
 Exit status: 0 built or cached, 1 the build failed, 2 usage, 3 no go, 4 not cached (-n).
 USAGE
 }
@@ -81,9 +81,9 @@ fi
 work=$(mktemp -d "$dir/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 echo "building ${MODULE}/cmd/promtool@${version} (Prometheus $(release_of "$version")) into $dir" >&2
-# GOTOOLCHAIN=local: use the installed Go rather than fetch the one go.mod names.
-# nice: the machines are small and shared with other builds.
-GOBIN=$work GOTOOLCHAIN=local CGO_ENABLED=0 nice -n 10 go install -trimpath \
+# GOTOOLCHAIN=local unless set: use the installed Go rather than fetch the one go.mod names
+# (a runner whose Go is older sets GOTOOLCHAIN=auto). nice: the machines are small and shared.
+GOBIN=$work GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0 nice -n 10 go install -trimpath \
     -ldflags "-s -w -X github.com/prometheus/common/version.Version=$(release_of "$version")" \
     "${MODULE}/cmd/promtool@${version}" >&2
 mv -f "$work/promtool" "$binary"
