@@ -23,23 +23,26 @@ from pathlib import Path
 import pytest
 
 from bench.measure import allotment as module
+from bench.measure import cgroups
 from bench.measure.allotment import (
     SAMPLE_FIELDS,
     Allotment,
-    AllotmentUnavailable,
-    CpuSample,
-    Hierarchy,
     Sampler,
     default_cpus,
     docker_cpu_args,
     docker_update_args,
+    validate_cpus,
+    validate_period,
+)
+from bench.measure.cgroups import (
+    AllotmentUnavailable,
+    CpuSample,
+    Hierarchy,
     locate,
     parse_mounts,
     parse_own_cgroups,
     sample_from,
     sweep_stale,
-    validate_cpus,
-    validate_period,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -349,8 +352,8 @@ def test_an_interval_between_two_samples() -> None:
 def fake_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mounts: str, own: str) -> None:
     (tmp_path / "mounts").write_text(mounts.replace("/sys/fs/cgroup", str(tmp_path)))
     (tmp_path / "cgroup").write_text(own)
-    monkeypatch.setattr(module, "MOUNTS", tmp_path / "mounts")
-    monkeypatch.setattr(module, "OWN_CGROUP", tmp_path / "cgroup")
+    monkeypatch.setattr(cgroups, "MOUNTS", tmp_path / "mounts")
+    monkeypatch.setattr(cgroups, "OWN_CGROUP", tmp_path / "cgroup")
 
 
 def test_the_hybrid_hosts_v2_is_refused_for_lack_of_the_cpu_controller(
