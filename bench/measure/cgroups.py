@@ -29,11 +29,12 @@ class AllotmentUnavailable(RuntimeError):
 
 
 def read(path: Path) -> str:
+    """A cgroup or proc file's text."""
     return path.read_text(encoding="utf-8")
 
 
 def write(path: Path, value: object) -> None:
-    # One write per value: a cgroup file takes one value per write(2).
+    """One value into a cgroup file: it takes one value per write(2)."""
     path.write_text(str(value), encoding="utf-8")
 
 
