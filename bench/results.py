@@ -17,7 +17,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.capacity import HISTORY_COLUMNS, BenchDataError, Capacity, CpuSample, Step, read_csv
+from bench.analyse.capacity import (
+    HISTORY_COLUMNS,
+    BenchDataError,
+    Capacity,
+    CpuSample,
+    Step,
+    read_csv,
+)
 
 SUMMARY_COLUMNS = [
     "target", "users", "start", "end", "requests", "failures", "failure_ratio", "rps",
@@ -25,7 +32,7 @@ SUMMARY_COLUMNS = [
     "within_slo", "is_capacity",
 ]  # fmt: skip
 CPU_COLUMNS = ["timestamp", "loadgen_percent", "server_percent"]
-# replicas.csv (bench/hpa.py writes it): the first three are required; the others were added
+# replicas.csv (bench/measure/hpa.py writes it): the first three are required; the others were added
 # later and are optional when reading, so older recordings still report.
 REPLICAS_REQUIRED = ["timestamp", "current_replicas", "desired_replicas"]
 REPLICAS_COLUMNS = [
@@ -125,7 +132,7 @@ def read_cpu(path: Path) -> list[CpuSample]:
 
 
 def read_replicas(path: Path) -> list[dict[str, str]]:
-    """replicas.csv rows (bench/hpa.py's recording), checked for the required columns."""
+    """replicas.csv rows (bench/measure/hpa.py's recording), checked for the required columns."""
     rows = read_csv(path, REPLICAS_REQUIRED)
     try:
         for row in rows:

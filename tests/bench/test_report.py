@@ -15,8 +15,9 @@ import matplotlib.pyplot as plt
 import pytest
 from pypdf import PdfReader
 
-from bench import compare, report
-from bench.capacity import HISTORY_COLUMNS, find_capacity, read_csv, steps_from_history
+from bench.analyse import compare
+from bench.analyse.capacity import HISTORY_COLUMNS, find_capacity, read_csv, steps_from_history
+from bench.report import report
 from bench.results import load_run, read_cpu
 
 # Worked by hand from the committed summary.csv files:

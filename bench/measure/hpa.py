@@ -9,7 +9,7 @@ Columns: bench.results.REPLICAS_COLUMNS.
 `bench run --kube-hpa NAME` records while its own Locust runs. For Locust running in the
 cluster, record alongside it and hand the file to `bench import --replicas`:
 
-    python -m bench.hpa celsiusify --out replicas.csv      # until Ctrl-C (or --seconds N)
+    python -m bench.measure.hpa celsiusify --out replicas.csv   # until Ctrl-C (or --seconds N)
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ class HpaWatcher(threading.Thread):
 def main(argv: Sequence[str] | None = None) -> int:
     """Record one HPA into a replicas.csv until interrupted or --seconds have passed."""
     parser = argparse.ArgumentParser(
-        prog="python -m bench.hpa",
+        prog="python -m bench.measure.hpa",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -26,8 +26,7 @@ from urllib.parse import urlsplit
 import psutil
 
 import targets
-from bench import sysinfo
-from bench.capacity import (
+from bench.analyse.capacity import (
     HISTORY_COLUMNS,
     BenchDataError,
     Capacity,
@@ -37,8 +36,9 @@ from bench.capacity import (
     read_csv,
     steps_from_history,
 )
-from bench.hpa import HpaWatcher
-from bench.procs import cpu_sets, free_port, pinned, serve
+from bench.measure import sysinfo
+from bench.measure.hpa import HpaWatcher
+from bench.measure.procs import cpu_sets, free_port, pinned, serve
 from bench.results import (
     history_path,
     locust_html_path,
@@ -49,8 +49,7 @@ from bench.results import (
     write_summary,
 )
 
-ROOT = sysinfo.ROOT
-LOCUSTFILE = ROOT / "locust" / "main.py"
+LOCUSTFILE = targets.ROOT / "locust" / "main.py"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -73,7 +72,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "figures (default: 1 for the local app, else unknown)")  # fmt: skip
     parser.add_argument("--kube-hpa", metavar="NAME", help="record `kubectl get hpa NAME`")
     parser.add_argument("--hpa-interval", type=float, default=5.0)
-    parser.add_argument("--results", type=Path, default=ROOT / "results")
+    parser.add_argument("--results", type=Path, default=targets.ROOT / "results")
     parser.add_argument("--run-dir", type=Path, help="exact output folder (default: timestamped)")
     return parser.parse_args(argv)
 
@@ -133,7 +132,12 @@ def run_locust(
     samples: list[CpuSample] = []
     history = prefix.parent / f"{prefix.name}_stats_history.csv"
     with subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=targets.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     ) as locust:
         generator = psutil.Process(locust.pid)
         tree_cpu_percent(generator)

@@ -33,11 +33,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, ScalarFormatter
 from matplotlib.transforms import Bbox
 
-from bench import autoscaler, headline, htmlreport, planning
-from bench.capacity import GENERATOR_SATURATED_PERCENT, BenchDataError, Step
-from bench.htmlreport import Section
+from bench.analyse import autoscaler, headline, planning
+from bench.analyse.capacity import GENERATOR_SATURATED_PERCENT, BenchDataError, Step
+from bench.report import html
+from bench.report.html import Section
+from bench.report.tables import Table
 from bench.results import Run, load_run, locust_html_path
-from bench.tables import Table
 
 matplotlib.use("Agg")  # files only, never a window (pyplot picks no backend before first use)
 
@@ -472,7 +473,7 @@ def write_report(
     subtitle = f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from " + ", ".join(
         run.path.name for run in runs
     )
-    (out / "report.html").write_text(htmlreport.render(TITLE, subtitle, sections), "utf-8")
+    (out / "report.html").write_text(html.render(TITLE, subtitle, sections), "utf-8")
     lines = headline.markdown(headline.headlines(runs))
     (out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [out / "report.pdf", out / "report.html", *written, out / "summary.md"]

@@ -5,9 +5,9 @@ Computes the same per-step summary and capacity as `bench run` from
 <RUN_DIR>/<target>_stats_history.csv and writes summary.csv and meta.json, so
 `bench report` can compare an in-cluster run with local ones. The load generator's CPU is
 not known for such runs, so the lower-bound check can only use the SLO criterion. With an HPA
-recording (`--replicas`, or a replicas.csv already in the folder; bench/hpa.py's format), the
-pods' CPU it holds becomes the server's CPU (cpu.csv, summary.csv: req per CPU-second used)
-and the report adds its autoscaler page.
+recording (`--replicas`, or a replicas.csv already in the folder; bench/measure/hpa.py's
+format), the pods' CPU it holds becomes the server's CPU (cpu.csv, summary.csv: req per
+CPU-second used) and the report adds its autoscaler page.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import sysinfo
-from bench.capacity import (
+from bench.analyse.capacity import (
     HISTORY_COLUMNS,
     BenchDataError,
     CpuSample,
@@ -29,6 +28,7 @@ from bench.capacity import (
     read_csv,
     steps_from_history,
 )
+from bench.measure import sysinfo
 from bench.results import (
     history_path,
     pod_cpu_samples,
@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--server-cpus", type=float, help="CPUs the target had (e.g. replicas × limit)"
     )
     parser.add_argument("--replicas", type=Path, help="replicas.csv recorded during the run "
-                        "(bench/hpa.py's format), copied into the folder")  # fmt: skip
+                        "(bench/measure/hpa.py's format), copied into the folder")  # fmt: skip
     parser.add_argument("--where", default="in-cluster (deliveryhero/locust)",
                         help="where the load ran, for the report")  # fmt: skip
     args = parser.parse_args(argv)

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 
-from bench.procs import free_port, pinned, serve
+from bench.measure.procs import free_port, pinned, serve
 
 LEVELS = (32, 256, 1024, 4096)
 SETTLE_SECONDS = 1.0
