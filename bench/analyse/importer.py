@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,13 +22,13 @@ from bench.analyse.capacity import (
     HISTORY_COLUMNS,
     BenchDataError,
     CpuSample,
-    describe,
     find_capacity,
     read_csv,
     steps_from_history,
 )
 from bench.measure import sysinfo
 from bench.results import (
+    build_meta,
     history_path,
     pod_cpu_samples,
     read_replicas,
@@ -83,30 +82,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     capacity = find_capacity(steps, args.slo_ms, args.max_failure_ratio)
     write_cpu(args.run_dir, pods)
     write_summary(args.run_dir, args.target, steps, capacity)
-    meta = {
-        "target": args.target,
-        "url": args.where,
-        "user_class": "see the Locust values",
-        "command": [
-            "python",
-            "-m",
-            "bench",
-            "import",
-            *(argv if argv is not None else sys.argv[1:]),
-        ],
-        "imported_utc": datetime.now(UTC).isoformat(),
-        "server_pinning": "external",
-        "loadgen_pinning": "external",
-        "server_cpus": args.server_cpus,
-        "loadgen_cpu_percent": {"mean": None, "max": None},
-        "capacity": capacity.as_dict(),
-        "headline": describe(capacity, args.server_cpus)
-        + " (load generator CPU not recorded for imported runs)",
-        "machine": {
+    meta = build_meta(
+        "import", argv, capacity, target=args.target, url=args.where,
+        user_class="see the Locust values", pinning=("external", "external"),
+        server_cpus=args.server_cpus, loadgen_percent=[],
+        headline_note=" (load generator CPU not recorded for imported runs)",
+        imported_utc=datetime.now(UTC).isoformat(),
+        machine={
             "note": "imported: the machine below is the one that imported the CSVs",
             **sysinfo.collect(),
         },
-    }
+    )  # fmt: skip
     write_meta(args.run_dir, meta)
     print(f"import: {len(steps)} steps; {meta['headline']}")
     return 0
