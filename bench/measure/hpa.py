@@ -18,28 +18,51 @@ import argparse
 import contextlib
 import csv
 import json
+import re
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from bench.results import REPLICAS_COLUMNS
 
 COLUMNS = REPLICAS_COLUMNS
-_QUANTITY_SCALE = {"n": 1e-6, "u": 1e-3, "m": 1.0, "": 1000.0}
+# resource.Quantity suffixes (k8s.io/apimachinery/pkg/api/resource)
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {
+    "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
+    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
+    "P": Fraction(10**15), "E": Fraction(10**18),
+}  # fmt: skip
+_QUANTITY = re.compile(
+    r"([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE]?)"
+)
+
+
+def parse_quantity(value: object) -> Fraction:
+    """A Kubernetes quantity (250m, 1, 0.5, 128Mi, 1Gi, 1e3) as an exact number; ValueError when
+    it is not one. The project's one quantity parser: tests/k8s_rules.py checks the chart's
+    requests and limits with it."""
+    match = _QUANTITY.fullmatch(str(value).strip())
+    if match is None:
+        raise ValueError(f"not a Kubernetes quantity: {value!r}")
+    number, suffix = Fraction(match.group(1)), match.group(2)
+    if suffix[:1] in ("e", "E") and len(suffix) > 1:
+        return number * Fraction(10) ** int(suffix[1:])
+    return number * (_BINARY.get(suffix) or _DECIMAL[suffix])
 
 
 def millicores(quantity: str | float | int | None) -> float | None:
-    """A Kubernetes CPU quantity ("250m", "1", "0.5", "125000u") in millicores."""
+    """A Kubernetes CPU quantity ("250m", "1", "0.5", "125000u") in millicores; None when it is
+    absent or not a quantity."""
     if quantity is None:
         return None
-    text = str(quantity).strip()
-    suffix = text[-1] if text and text[-1] in "num" else ""
     try:
-        return float(text.removesuffix(suffix)) * _QUANTITY_SCALE[suffix]
+        return float(parse_quantity(quantity) * 1000)
     except ValueError:
         return None
 
