@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-COMMANDS = ("run", "report", "perf", "import", "compare", "overload", "e2e")
+COMMANDS = ("run", "report", "perf", "import", "compare", "overload", "hpa")
 # Where each command's module lives, under bench/ (`import` is a keyword, not a module name).
 MODULES = {
     "run": "measure.run",
@@ -14,7 +14,7 @@ MODULES = {
     "import": "analyse.importer",
     "compare": "analyse.compare",
     "overload": "measure.overload",
-    "e2e": "e2e",
+    "hpa": "measure.record_hpa",
 }
 
 

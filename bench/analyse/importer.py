@@ -1,5 +1,7 @@
-"""`python -m bench import RUN_DIR --target NAME`: make a results folder from Locust CSVs
-produced elsewhere (the in-cluster master's emptyDir, fetched by `make loadtest-results`).
+"""`python -m bench import RUN_DIR --target NAME`: a results folder from Locust CSVs made elsewhere.
+
+The CSVs come from Locust in the cluster (the master's emptyDir, fetched by
+`make loadtest-results`, or by the in-cluster comparison).
 
 Computes the same per-step summary and capacity as `bench run` from
 <RUN_DIR>/<target>_stats_history.csv and writes summary.csv and meta.json, so

@@ -1,4 +1,4 @@
-"""--kube-hpa: poll the HPA (and the workload it scales) with kubectl; append to replicas.csv.
+"""The HPA recorder: poll an HPA and the workload it scales with kubectl, into replicas.csv.
 
 Each sample: the HPA's current and desired replicas, its CPU utilisation (percent of the
 pods' CPU request) and average CPU per pod (millicores, the HPA's own averageValue, so the
@@ -6,24 +6,20 @@ report can plot the pods' CPU of in-cluster runs), and the scale target's ready 
 (`kubectl get <kind>/<name>`: the HPA's currentReplicas counts pods that are not Ready yet).
 Columns: bench.results.REPLICAS_COLUMNS.
 
-`bench run --kube-hpa NAME` records while its own Locust runs. For Locust running in the
-cluster, record alongside it and hand the file to `bench import --replicas`:
-
-    python -m bench.measure.hpa celsiusify --out replicas.csv   # until Ctrl-C (or --seconds N)
+HpaWatcher records for `bench run --kube-hpa NAME` (beside its own Locust), for
+`python -m bench hpa NAME` (record_hpa.py, beside Locust running in the cluster) and for the
+in-cluster comparison. Kubernetes quantities are read here too (parse_quantity, millicores):
+the project's one parser of them.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import csv
 import json
 import re
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -155,31 +151,3 @@ class HpaWatcher(threading.Thread):
         """Ask the thread to finish and wait for it."""
         self._stop_event.set()
         self.join(timeout=30)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Record one HPA into a replicas.csv until interrupted or --seconds have passed."""
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.measure.hpa",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("name", help="the HorizontalPodAutoscaler's name")
-    parser.add_argument("--out", type=Path, default=Path("replicas.csv"))
-    parser.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
-    parser.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
-    parser.add_argument("--kubectl", default="kubectl")
-    args = parser.parse_args(argv)
-    watcher = HpaWatcher(args.name, args.out, args.interval, kubectl=args.kubectl)
-    watcher.start()
-    print(f"bench: hpa: recording {args.name} into {args.out} every {args.interval:g} s",
-          flush=True)  # fmt: skip
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the recording, not the file
-        watcher.join(timeout=args.seconds)
-    watcher.stop()
-    print(f"bench: hpa: {watcher.samples} samples in {args.out}")
-    return 0 if watcher.samples else 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

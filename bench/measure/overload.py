@@ -1,4 +1,4 @@
-"""`make overload`: the app past its capacity, as an overloaded cluster would drive it.
+"""`python -m bench overload`: the app past its capacity, as an overloaded cluster would drive it.
 
 One `python -m app` process pinned to CPU 0 (limits at their defaults unless
 given with CELSIUSIFY_* variables); wrk on CPU 1 sends GET /convert with 32,

@@ -1,4 +1,4 @@
-"""`make perf`: the real app against a bare Starlette app, side by side.
+"""`python -m bench perf`: the real app against a bare Starlette app, side by side (make perf).
 
 Each server is one process pinned to CPU 0; wrk runs pinned to CPU 1 with 32
 connections. Rounds alternate between the two servers so drift on the machine

@@ -12,9 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def commands(package: Path) -> set[str]:
-    """The modules `python -m bench <command>` dispatches to (COMMANDS and MODULES of
-    __main__.py, read as literals)."""
+def dispatch(package: Path) -> dict[str, str]:
+    """Each command of `python -m bench <command>` and the module it runs (COMMANDS and MODULES
+    of __main__.py, read as literals)."""
     names: tuple[str, ...] = ()
     renamed: dict[str, str] = {}
     for node in ast.parse((package / "__main__.py").read_text()).body:
@@ -23,7 +23,12 @@ def commands(package: Path) -> set[str]:
                 names = ast.literal_eval(node.value)
             elif node.targets[0].id == "MODULES":
                 renamed = ast.literal_eval(node.value)
-    return {renamed.get(name, name) for name in names}
+    return {name: renamed.get(name, name) for name in names}
+
+
+def commands(package: Path) -> set[str]:
+    """The modules `python -m bench <command>` dispatches to."""
+    return set(dispatch(package).values())
 
 
 def module_name(path: Path, package_dir: Path) -> str:
@@ -125,6 +130,26 @@ def test_the_commands_are_read_from_the_dispatcher() -> None:
         "measure.overload",
     } <= found  # fmt: skip
     assert "import" not in found
+
+
+def test_every_command_is_listed_once_and_opens_with_what_it_does() -> None:
+    """The package docstring has one line per command; each command's module opens with
+    `python -m bench <command>` and what it does."""
+    package = ROOT / "bench"
+    listed = [
+        line.split()[0]
+        for line in (
+            ast.get_docstring(ast.parse((package / "__init__.py").read_text())) or ""
+        ).splitlines()
+        if line.startswith("    ")
+    ]
+    table = dispatch(package)
+    assert sorted(listed) == sorted(table)
+    for name, module in table.items():
+        path = package / f"{module.replace('.', '/')}.py"
+        first = (ast.get_docstring(ast.parse(path.read_text())) or "").splitlines()[0]
+        assert first.startswith(f"`python -m bench {name}"), (path, first)
+        assert len(first.split("`: ", 1)[-1]) > 20, (path, first)  # it says what it does
 
 
 def test_the_check_fails_on_a_package_that_breaks_each_rule(tmp_path: Path) -> None:
