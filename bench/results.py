@@ -4,20 +4,32 @@
 `<target>_failures.csv`, `<target>_exceptions.csv`), Locust's HTML report
 (`<target>_locust.html`), `cpu.csv`, `summary.csv`, `meta.json`, `replicas.csv` when an HPA was
 recorded, and the report (`report.pdf`, `report.html`, `*.png`, `summary.md`). Commands write
-and read it through these functions and never import each other.
+and read it through these functions and never import each other: meta.json is assembled by
+build_meta() alone (for `bench run` and `bench import`), and last_history_row() reads the
+latest figures while Locust still writes its history.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.capacity import HISTORY_COLUMNS, BenchDataError, Capacity, CpuSample, Step, read_csv
+from bench.analyse.capacity import (
+    HISTORY_COLUMNS,
+    BenchDataError,
+    Capacity,
+    CpuSample,
+    Step,
+    describe,
+    read_csv,
+)
 
 SUMMARY_COLUMNS = [
     "target", "users", "start", "end", "requests", "failures", "failure_ratio", "rps",
@@ -25,13 +37,20 @@ SUMMARY_COLUMNS = [
     "within_slo", "is_capacity",
 ]  # fmt: skip
 CPU_COLUMNS = ["timestamp", "loadgen_percent", "server_percent"]
-# replicas.csv (bench/hpa.py writes it): the first three are required; the others were added
+# replicas.csv (bench/measure/hpa.py writes it): the first three are required; the others were added
 # later and are optional when reading, so older recordings still report.
 REPLICAS_REQUIRED = ["timestamp", "current_replicas", "desired_replicas"]
 REPLICAS_COLUMNS = [
     *REPLICAS_REQUIRED, "cpu_utilization_percent", "ready_replicas", "cpu_average_millicores",
 ]  # fmt: skip
 REPORT_FILES = ("report.pdf", "report.html", "summary.md")
+# meta.json's fields, in the order written: `bench run` writes the times it ran, step_load,
+# locust_exit_code and hpa; `bench import` writes imported_utc instead.
+META_FIELDS = (
+    "target", "url", "user_class", "command", "started_utc", "finished_utc", "imported_utc",
+    "step_load", "server_pinning", "loadgen_pinning", "server_cpus", "loadgen_cpu_percent",
+    "locust_exit_code", "capacity", "headline", "hpa", "machine",
+)  # fmt: skip
 
 
 def history_path(run_dir: Path, target: str) -> Path:
@@ -42,6 +61,18 @@ def history_path(run_dir: Path, target: str) -> Path:
 def locust_html_path(run_dir: Path, target: str) -> Path:
     """Locust's own HTML report of a run (`--html`)."""
     return run_dir / f"{target}_locust.html"
+
+
+def last_history_row(history: Path | str) -> dict[str, str] | None:
+    """The most recent Aggregated row Locust has flushed to its stats history: from the file, or
+    from text holding its header and latest lines (`head -n 1; tail -n 1` where Locust runs).
+    None before the first one, or when the file cannot be read."""
+    try:
+        with history.open(newline="") if isinstance(history, Path) else io.StringIO(history) as f:
+            rows = [row for row in csv.DictReader(f) if row.get("Name") == "Aggregated"]
+    except OSError:
+        return None
+    return rows[-1] if rows else None
 
 
 @dataclass
@@ -125,7 +156,7 @@ def read_cpu(path: Path) -> list[CpuSample]:
 
 
 def read_replicas(path: Path) -> list[dict[str, str]]:
-    """replicas.csv rows (bench/hpa.py's recording), checked for the required columns."""
+    """replicas.csv rows (bench/measure/hpa.py's recording), checked for the required columns."""
     rows = read_csv(path, REPLICAS_REQUIRED)
     try:
         for row in rows:
@@ -205,3 +236,43 @@ def write_summary(run_dir: Path, target: str, steps: Sequence[Step], capacity: C
 def write_meta(run_dir: Path, meta: dict[str, Any]) -> None:
     """meta.json."""
     (run_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def build_meta(
+    command: str, argv: Sequence[str] | None, capacity: Capacity, *, target: str, url: str,
+    user_class: str, pinning: tuple[str, str], server_cpus: float | None,
+    loadgen_percent: Sequence[float], headline_note: str = "", **recorded: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """meta.json's content: how a run was made (`bench run`) or imported (`bench import`).
+
+    argv: the command's arguments (None: this process's own); pinning: (the server's, the load
+    generator's); loadgen_percent: the load generator's CPU samples; the headline is
+    capacity.describe()'s, then headline_note. recorded: what the command records as it is (the
+    machine, its times, step_load, locust_exit_code, hpa), each one of META_FIELDS.
+    """
+    unknown = sorted(set(recorded) - set(META_FIELDS))
+    if unknown:
+        raise ValueError(f"not meta.json fields: {', '.join(unknown)}")
+    meta = {
+        "target": target,
+        "url": url,
+        "user_class": user_class,
+        "command": [
+            "python",
+            "-m",
+            "bench",
+            command,
+            *(argv if argv is not None else sys.argv[1:]),
+        ],
+        "server_pinning": pinning[0],
+        "loadgen_pinning": pinning[1],
+        "server_cpus": server_cpus,
+        "loadgen_cpu_percent": {
+            "mean": sum(loadgen_percent) / len(loadgen_percent) if loadgen_percent else None,
+            "max": max(loadgen_percent, default=None),
+        },
+        "capacity": capacity.as_dict(),
+        "headline": describe(capacity, server_cpus) + headline_note,
+        **recorded,
+    }
+    return {key: meta[key] for key in META_FIELDS if key in meta}

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.hpa import millicores
+from bench.measure.hpa import millicores
 
 # locust/lib/checks.py's kinds that mean the answer itself was wrong (NO_RESPONSE and "HTTP
 # status N" are left out: they are load). tests/e2e compare this list with that module.

@@ -47,7 +47,7 @@ class Result:
 
 
 class Background(Protocol):
-    """Work that runs beside the steps (bench.hpa's HpaWatcher)."""
+    """Work that runs beside the steps (bench.measure.hpa's HpaWatcher)."""
 
     def start(self) -> None:
         """Begin in the background."""

@@ -8,7 +8,9 @@ the controllers do with valid objects (a ReplicaSet adopts any bare Pod its sele
 with a CPU Utilization metric cannot compute one while a container has no CPU request).
 
 Shared by tests/chart and tests/locust; each rule has a fixture that breaks it in
-tests/test_k8s_rules.py, because a checker that cannot fail is not a check.
+tests/test_k8s_rules.py, because a checker that cannot fail is not a check. Quantities (250m,
+128Mi) are read by bench's parser, bench.measure.hpa.parse_quantity: the one the benchmark reads
+the HPA's and the chart's CPU with.
 
 `network_policy_allows(policies, source, target, port)` answers what a CNI that enforces
 NetworkPolicy does with one connection (the semantics of networking.k8s.io/v1: a pod selected by a
@@ -21,8 +23,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
+
+from bench.measure.hpa import parse_quantity
 
 Obj = Mapping[str, Any]
 
@@ -38,28 +41,6 @@ PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 LIFECYCLE_HANDLERS = ("exec", "httpGet", "tcpSocket", "sleep")
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
 DEFAULT_TERMINATION_GRACE_SECONDS = 30
-
-# resource.Quantity suffixes (k8s.io/apimachinery/pkg/api/resource)
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {
-    "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
-    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
-    "P": Fraction(10**15), "E": Fraction(10**18),
-}  # fmt: skip
-_QUANTITY = re.compile(
-    r"([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE]?)"
-)
-
-
-def parse_quantity(value: object) -> Fraction:
-    """A Kubernetes quantity (250m, 1, 0.5, 128Mi, 1Gi, 1e3) as an exact number."""
-    match = _QUANTITY.fullmatch(str(value).strip())
-    if match is None:
-        raise ValueError(f"not a Kubernetes quantity: {value!r}")
-    number, suffix = Fraction(match.group(1)), match.group(2)
-    if suffix[:1] in ("e", "E") and len(suffix) > 1:
-        return number * Fraction(10) ** int(suffix[1:])
-    return number * (_BINARY.get(suffix) or _DECIMAL[suffix])
 
 
 def is_dns1123_label(name: str) -> bool:

@@ -1,5 +1,5 @@
-"""(6) The HPA recorded while Locust loads a target: bench.hpa's recorder writes replicas.csv
-beside the run, as `bench run --kube-hpa` does, and the Locust step copies it into the
+"""(6) The HPA recorded while Locust loads a target: bench.measure.hpa's recorder writes
+replicas.csv beside the run, as `bench run --kube-hpa` does, and the Locust step copies it into the
 results (bench import reads it with --replicas)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.hpa import HpaWatcher
+from bench.measure.hpa import HpaWatcher
 from e2e.context import Context
 from targets import Target
 
@@ -20,7 +20,7 @@ def recording(ctx: Context, target: Target, replicas: Path) -> Iterator[None]:
     """Record the target's HPA into `replicas` while the block runs."""
     print(
         f"  recording the HPA {target.release} every {SAMPLE_SECONDS:g} s into replicas.csv "
-        f"(bench.hpa: kubectl get hpa {target.release} -o json, then its Deployment)"
+        f"(bench.measure.hpa: kubectl get hpa {target.release} -o json, then its Deployment)"
     )
     watcher = HpaWatcher(target.release, replicas, SAMPLE_SECONDS, kubectl=ctx.plan.tools.kubectl)
     with ctx.shell.background(watcher):

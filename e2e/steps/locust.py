@@ -4,10 +4,9 @@ polled until its shape went through the top step back to zero users, its CSVs co
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 
+from bench.results import last_history_row
 from e2e.context import Context
 from e2e.errors import StepFailed
 from e2e.steps import Step
@@ -81,7 +80,7 @@ def wait_for_shape(ctx: Context, target: Target) -> str:
         restarts = ctx.shell.run(plan.master_restarts(target), quiet=True).stdout.split()
         if any(count != "0" for count in restarts):
             raise StepFailed("the Locust master restarted: its CSVs started over")
-        row = latest_history_row(ctx.shell.run(plan.master_progress(pod), quiet=True).stdout)
+        row = last_history_row(ctx.shell.run(plan.master_progress(pod), quiet=True).stdout)
         if row is None:
             continue
         users = int(float(row.get("User Count") or 0))
@@ -97,9 +96,3 @@ def wait_for_shape(ctx: Context, target: Target) -> str:
         if users == 0 and first_load is not None and (seen_top or late):
             return pod
     raise StepFailed(f"the Locust shape did not finish in {shape.seconds} s (+ waits)")
-
-
-def latest_history_row(text: str) -> dict[str, str] | None:
-    """The header and last row `head -n 1; tail -n 1` printed, as a dict (None before data)."""
-    rows = list(csv.DictReader(io.StringIO(text)))
-    return rows[-1] if rows and rows[-1].get("Name") == "Aggregated" else None

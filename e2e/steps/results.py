@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench.hpa import millicores
+from bench.measure.hpa import millicores
 from e2e import gate
 from e2e.commands import Cmd, cmd
 from e2e.context import Context

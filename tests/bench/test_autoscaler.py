@@ -7,7 +7,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from pypdf import PdfReader
 
-from bench import autoscaler, report
+from bench.analyse import autoscaler
+from bench.report import report
 from bench.results import load_run
 
 T0 = 1_000.0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.capacity import (
+from bench.analyse.capacity import (
     BenchDataError,
     CpuSample,
     find_capacity,

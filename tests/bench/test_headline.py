@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bench.headline import Headline, basis, verdict
+from bench.analyse.headline import Headline, basis, verdict
 
 FASTAPI = Headline(
     target="fastapi", run="A", slo_p99_ms=50, users=40, rps=3000, rps_per_cpu=6000,

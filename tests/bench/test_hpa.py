@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.hpa import HpaWatcher, millicores, parse_hpa
+from bench.measure.hpa import HpaWatcher, millicores, parse_hpa
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,14 +85,14 @@ def test_cpu_quantities_in_millicores(quantity: str | None, expected: float | No
 
 
 def test_standalone_recorder_for_in_cluster_runs(tmp_path: Path) -> None:
-    """`python -m bench.hpa NAME --seconds N`: the file `bench import --replicas` takes."""
+    """`python -m bench hpa NAME --seconds N`: the file `bench import --replicas` takes."""
     kubectl = tmp_path / "kubectl"
     (tmp_path / "hpa.json").write_text(json.dumps(HPA))
     kubectl.write_text(f"#!/bin/sh\ncat {tmp_path}/hpa.json\n")
     kubectl.chmod(0o755)
     out = tmp_path / "replicas.csv"
     result = subprocess.run(
-        [sys.executable, "-m", "bench.hpa", "celsiusify", "--out", str(out), "--interval", "0.1",
+        [sys.executable, "-m", "bench", "hpa", "celsiusify", "--out", str(out), "--interval", "0.1",
          "--seconds", "0.5", "--kubectl", str(kubectl)],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import planning
+from bench.analyse import planning
 
 
 def test_chart_defaults_are_read() -> None:

@@ -15,8 +15,9 @@ import matplotlib.pyplot as plt
 import pytest
 from pypdf import PdfReader
 
-from bench import compare, report
-from bench.capacity import HISTORY_COLUMNS, find_capacity, read_csv, steps_from_history
+from bench.analyse import compare
+from bench.analyse.capacity import HISTORY_COLUMNS, find_capacity, read_csv, steps_from_history
+from bench.report import plots, report
 from bench.results import load_run, read_cpu
 
 # Worked by hand from the committed summary.csv files:
@@ -106,7 +107,7 @@ def test_curves_are_drawn_in_order_of_offered_load(local_run: Path) -> None:
     summary.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")  # time order lost
     run = load_run(local_run)
     assert [step.users for step in run.steps] == list(range(40, 0, -4))
-    figure = report.curves_figure([run])
+    figure = plots.curves_figure([run])
     try:
         lines_by_label = {line.get_label(): line for line in figure.axes[0].get_lines()}
         ordered = sorted(run.steps, key=lambda step: step.users)
@@ -124,7 +125,7 @@ def test_the_marked_capacity_point_is_find_capacitys(local_run: Path, docker_run
         steps = steps_from_history(history, read_cpu(folder / "cpu.csv"))
         chosen = find_capacity(steps, 50, 0.001).step
         assert chosen is not None
-        figure = report.curves_figure([run])
+        figure = plots.curves_figure([run])
         try:
             marks = [line for line in figure.axes[0].get_lines()
                      if "capacity" in str(line.get_label())]  # fmt: skip

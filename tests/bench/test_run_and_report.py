@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from bench import report, results, run
+from bench import results
+from bench.measure import run
+from bench.report import report
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.locust

@@ -1,18 +1,20 @@
 """bench's seams, read from the source (AST, nothing imported): commands never import each
-other, no module takes another's private names, and the imports between bench modules form no
-cycle. The checker is also run on a small fixture package that breaks each rule once."""
+other, no module takes another's private names, and the imports between bench modules (in its
+rooms measure/, analyse/, report/ too) form no cycle. The checker is also run on a small fixture
+package that breaks each rule once."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Collection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def commands(package: Path) -> set[str]:
-    """The modules `python -m bench <command>` dispatches to (COMMANDS and MODULES of
-    __main__.py, read as literals)."""
+def dispatch(package: Path) -> dict[str, str]:
+    """Each command of `python -m bench <command>` and the module it runs (COMMANDS and MODULES
+    of __main__.py, read as literals)."""
     names: tuple[str, ...] = ()
     renamed: dict[str, str] = {}
     for node in ast.parse((package / "__main__.py").read_text()).body:
@@ -21,12 +23,29 @@ def commands(package: Path) -> set[str]:
                 names = ast.literal_eval(node.value)
             elif node.targets[0].id == "MODULES":
                 renamed = ast.literal_eval(node.value)
-    return {renamed.get(name, name) for name in names}
+    return {name: renamed.get(name, name) for name in names}
 
 
-def bench_imports(path: Path, package: str) -> list[tuple[str, str, int]]:
+def commands(package: Path) -> set[str]:
+    """The modules `python -m bench <command>` dispatches to."""
+    return set(dispatch(package).values())
+
+
+def module_name(path: Path, package_dir: Path) -> str:
+    """A module's dotted name inside the package: `measure.run`; a subpackage's __init__ is the
+    subpackage (`measure`)."""
+    parts = path.relative_to(package_dir).with_suffix("").parts
+    if len(parts) > 1 and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def bench_imports(
+    path: Path, package: str, modules: Collection[str] = ()
+) -> list[tuple[str, str, int]]:
     """(imported bench module, imported name or '', line) for every import of the package in
-    one file, type-only ones included; attribute uses `module._x` count as a name."""
+    one file, type-only ones included; attribute uses `module._x` count as a name. A name taken
+    from the package or a subpackage that is one of `modules` is a module."""
     found: list[tuple[str, str, int]] = []
     aliases: dict[str, str] = {}  # local name -> bench module it is bound to
     prefix = package + "."
@@ -38,13 +57,15 @@ def bench_imports(path: Path, package: str) -> list[tuple[str, str, int]]:
                     if alias.asname:
                         aliases[alias.asname] = alias.name.removeprefix(prefix)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == package:  # from bench import x: x is a module
-                for alias in node.names:
-                    found.append((alias.name, "", node.lineno))
-                    aliases[alias.asname or alias.name] = alias.name
-            elif node.module.startswith(prefix):
-                module = node.module.removeprefix(prefix)
-                for alias in node.names:
+            if node.module != package and not node.module.startswith(prefix):
+                continue
+            module = node.module.removeprefix(package).removeprefix(".")
+            for alias in node.names:
+                submodule = f"{module}.{alias.name}" if module else alias.name
+                if not module or submodule in modules:  # from bench[.room] import x: a module
+                    found.append((submodule, "", node.lineno))
+                    aliases[alias.asname or alias.name] = submodule
+                else:
                     found.append((module, alias.name, node.lineno))
     for node in ast.walk(ast.parse(path.read_text())):
         if (
@@ -59,13 +80,13 @@ def bench_imports(path: Path, package: str) -> list[tuple[str, str, int]]:
 def seam_violations(package_dir: Path) -> list[str]:
     """Every broken rule, one line each, in file order."""
     package = package_dir.name
-    modules = {path.stem: path for path in sorted(package_dir.glob("*.py"))}
+    modules = {module_name(path, package_dir): path for path in sorted(package_dir.rglob("*.py"))}
     command_modules = commands(package_dir)
     problems: list[str] = []
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
-        for module, imported, line in bench_imports(path, package):
-            where = f"{package}/{path.name}:{line}"
+        for module, imported, line in bench_imports(path, package, modules):
+            where = f"{package}/{path.relative_to(package_dir).as_posix()}:{line}"
             if module != name and module in modules:
                 graph[name].add(module)
             private = imported.startswith("_") and not imported.startswith("__")
@@ -104,8 +125,31 @@ def test_bench_keeps_its_seams() -> None:
 
 def test_the_commands_are_read_from_the_dispatcher() -> None:
     found = commands(ROOT / "bench")
-    assert {"run", "report", "importer", "compare", "perf", "overload"} <= found
+    assert {
+        "measure.run", "report.report", "analyse.importer", "analyse.compare", "measure.perf",
+        "measure.overload",
+    } <= found  # fmt: skip
     assert "import" not in found
+
+
+def test_every_command_is_listed_once_and_opens_with_what_it_does() -> None:
+    """The package docstring has one line per command; each command's module opens with
+    `python -m bench <command>` and what it does."""
+    package = ROOT / "bench"
+    listed = [
+        line.split()[0]
+        for line in (
+            ast.get_docstring(ast.parse((package / "__init__.py").read_text())) or ""
+        ).splitlines()
+        if line.startswith("    ")
+    ]
+    table = dispatch(package)
+    assert sorted(listed) == sorted(table)
+    for name, module in table.items():
+        path = package / f"{module.replace('.', '/')}.py"
+        first = (ast.get_docstring(ast.parse(path.read_text())) or "").splitlines()[0]
+        assert first.startswith(f"`python -m bench {name}"), (path, first)
+        assert len(first.split("`: ", 1)[-1]) > 20, (path, first)  # it says what it does
 
 
 def test_the_check_fails_on_a_package_that_breaks_each_rule(tmp_path: Path) -> None:
@@ -130,4 +174,26 @@ def test_the_check_fails_on_a_package_that_breaks_each_rule(tmp_path: Path) -> N
         "bench/report.py:1 command report imports command run",
         "bench/report.py:2 takes private _helper from bench.capacity",
         "bench: import cycle a -> b -> a",
+    ]
+
+
+def test_the_check_reads_modules_inside_rooms(tmp_path: Path) -> None:
+    package = tmp_path / "bench"
+    for room in ("measure", "analyse"):
+        (package / room).mkdir(parents=True)
+        (package / room / "__init__.py").write_text("")
+    files = {
+        "__main__.py": 'COMMANDS = ("run", "import")\n'
+        'MODULES = {"run": "measure.run", "import": "analyse.importer"}\n',
+        "analyse/capacity.py": "def _helper():\n    return 1\n",
+        "measure/run.py": "from bench.analyse.capacity import _helper\n",
+        "analyse/importer.py": "from bench.analyse import capacity\nfrom bench.measure import run\n"
+        "\nx = capacity._helper()\n",
+    }
+    for name, text in files.items():
+        (package / name).write_text(text)
+    assert seam_violations(package) == [
+        "bench/analyse/importer.py:2 command analyse.importer imports command measure.run",
+        "bench/analyse/importer.py:4 takes private _helper from bench.analyse.capacity",
+        "bench/measure/run.py:1 takes private _helper from bench.analyse.capacity",
     ]

@@ -96,7 +96,7 @@ def test_hpa_scales_up_under_load_and_back_down(
         )
         time.sleep(2)
     print(f"HPA reading CPU {time.monotonic() - deadline + 120:.0f}s after the install")
-    # bench.hpa runs `kubectl get hpa NAME`: a kubeconfig whose context names the namespace.
+    # bench.measure.hpa runs `kubectl get hpa NAME`: a kubeconfig whose context names the namespace.
     config = tmp_path / "kubeconfig"
     config.write_text(Path(KUBECONFIG).read_text())
     env = {**os.environ, "KUBECONFIG": str(config)}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.hpa import millicores
+from bench.measure.hpa import millicores
 from e2e.commands import Tools
 from e2e.gate import peak_cpu_requests, written_budget
 from e2e.loaders import KindLoader

@@ -14,7 +14,7 @@ import socket
 import time
 from contextlib import suppress
 
-from bench import overload
+from bench.measure import overload
 
 BODY_LIMIT = 262_144  # the service's default CELSIUSIFY_MAX_BODY_BYTES
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import coverage
 import pytest
 
-from bench.procs import free_port
+from bench.measure.procs import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-# free_port is bench's (bench/procs.py), written once for the benchmarks and the tests.
+# free_port is bench's (bench/measure/procs.py), written once for the benchmarks and the tests.
 __all__ = ["FIXED_ID", "ROOT", "ServerProcess", "free_port", "python_command", "wait_ready"]
 # An identifier tests fix through CELSIUSIFY_APP_IDENTIFIER or Settings(app_identifier=...).
 FIXED_ID = "TestTest-12345678-abcdefgh-ZYXWVUTS"

@@ -18,7 +18,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bench.run import parse_args
+from bench.measure.run import parse_args
 from targets import target_of_user
 from tests.helpers.docs import docs_text
 from tests.helpers.helm import LOCUST_CHART, Objects

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from lib.options import OPTIONS
 
-from bench.procs import free_port
+from bench.measure.procs import free_port
 
 pytestmark = pytest.mark.locust
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,35 +1,36 @@
-"""`python -m bench import RUN_DIR --target NAME`: make a results folder from Locust CSVs
-produced elsewhere (the in-cluster master's emptyDir, fetched by `make loadtest-results`).
+"""`python -m bench import RUN_DIR --target NAME`: a results folder from Locust CSVs made elsewhere.
+
+The CSVs come from Locust in the cluster (the master's emptyDir, fetched by
+`make loadtest-results`, or by the in-cluster comparison).
 
 Computes the same per-step summary and capacity as `bench run` from
 <RUN_DIR>/<target>_stats_history.csv and writes summary.csv and meta.json, so
 `bench report` can compare an in-cluster run with local ones. The load generator's CPU is
 not known for such runs, so the lower-bound check can only use the SLO criterion. With an HPA
-recording (`--replicas`, or a replicas.csv already in the folder; bench/hpa.py's format), the
-pods' CPU it holds becomes the server's CPU (cpu.csv, summary.csv: req per CPU-second used)
-and the report adds its autoscaler page.
+recording (`--replicas`, or a replicas.csv already in the folder; bench/measure/hpa.py's
+format), the pods' CPU it holds becomes the server's CPU (cpu.csv, summary.csv: req per
+CPU-second used) and the report adds its autoscaler page.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import sysinfo
-from bench.capacity import (
+from bench.analyse.capacity import (
     HISTORY_COLUMNS,
     BenchDataError,
     CpuSample,
-    describe,
     find_capacity,
     read_csv,
     steps_from_history,
 )
+from bench.measure import sysinfo
 from bench.results import (
+    build_meta,
     history_path,
     pod_cpu_samples,
     read_replicas,
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--server-cpus", type=float, help="CPUs the target had (e.g. replicas × limit)"
     )
     parser.add_argument("--replicas", type=Path, help="replicas.csv recorded during the run "
-                        "(bench/hpa.py's format), copied into the folder")  # fmt: skip
+                        "(bench/measure/hpa.py's format), copied into the folder")  # fmt: skip
     parser.add_argument("--where", default="in-cluster (deliveryhero/locust)",
                         help="where the load ran, for the report")  # fmt: skip
     args = parser.parse_args(argv)
@@ -83,30 +84,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     capacity = find_capacity(steps, args.slo_ms, args.max_failure_ratio)
     write_cpu(args.run_dir, pods)
     write_summary(args.run_dir, args.target, steps, capacity)
-    meta = {
-        "target": args.target,
-        "url": args.where,
-        "user_class": "see the Locust values",
-        "command": [
-            "python",
-            "-m",
-            "bench",
-            "import",
-            *(argv if argv is not None else sys.argv[1:]),
-        ],
-        "imported_utc": datetime.now(UTC).isoformat(),
-        "server_pinning": "external",
-        "loadgen_pinning": "external",
-        "server_cpus": args.server_cpus,
-        "loadgen_cpu_percent": {"mean": None, "max": None},
-        "capacity": capacity.as_dict(),
-        "headline": describe(capacity, args.server_cpus)
-        + " (load generator CPU not recorded for imported runs)",
-        "machine": {
+    meta = build_meta(
+        "import", argv, capacity, target=args.target, url=args.where,
+        user_class="see the Locust values", pinning=("external", "external"),
+        server_cpus=args.server_cpus, loadgen_percent=[],
+        headline_note=" (load generator CPU not recorded for imported runs)",
+        imported_utc=datetime.now(UTC).isoformat(),
+        machine={
             "note": "imported: the machine below is the one that imported the CSVs",
             **sysinfo.collect(),
         },
-    }
+    )  # fmt: skip
     write_meta(args.run_dir, meta)
     print(f"import: {len(steps)} steps; {meta['headline']}")
     return 0

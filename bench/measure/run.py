@@ -11,7 +11,6 @@ The folder's format belongs to bench.results.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import socket
 import subprocess
@@ -26,21 +25,22 @@ from urllib.parse import urlsplit
 import psutil
 
 import targets
-from bench import sysinfo
-from bench.capacity import (
+from bench.analyse.capacity import (
     HISTORY_COLUMNS,
     BenchDataError,
     Capacity,
     CpuSample,
-    describe,
     find_capacity,
     read_csv,
     steps_from_history,
 )
-from bench.hpa import HpaWatcher
-from bench.procs import cpu_sets, free_port, pinned, serve
+from bench.measure import sysinfo
+from bench.measure.hpa import HpaWatcher
+from bench.measure.procs import cpu_sets, free_port, pinned, serve
 from bench.results import (
+    build_meta,
     history_path,
+    last_history_row,
     locust_html_path,
     pod_cpu_samples,
     read_replicas,
@@ -49,8 +49,7 @@ from bench.results import (
     write_summary,
 )
 
-ROOT = sysinfo.ROOT
-LOCUSTFILE = ROOT / "locust" / "main.py"
+LOCUSTFILE = targets.ROOT / "locust" / "main.py"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -73,7 +72,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "figures (default: 1 for the local app, else unknown)")  # fmt: skip
     parser.add_argument("--kube-hpa", metavar="NAME", help="record `kubectl get hpa NAME`")
     parser.add_argument("--hpa-interval", type=float, default=5.0)
-    parser.add_argument("--results", type=Path, default=ROOT / "results")
+    parser.add_argument("--results", type=Path, default=targets.ROOT / "results")
     parser.add_argument("--run-dir", type=Path, help="exact output folder (default: timestamped)")
     return parser.parse_args(argv)
 
@@ -96,16 +95,6 @@ def tree_cpu_percent(process: psutil.Process) -> float:
         except psutil.Error:
             continue
     return total
-
-
-def last_history_row(path: Path) -> dict[str, str] | None:
-    """Most recent Aggregated row Locust has flushed, if any."""
-    try:
-        with path.open(newline="") as handle:
-            rows = [row for row in csv.DictReader(handle) if row.get("Name") == "Aggregated"]
-    except OSError:
-        return None
-    return rows[-1] if rows else None
 
 
 def run_locust(
@@ -131,9 +120,14 @@ def run_locust(
         command[3:3] = ["--processes", str(len(cores))]
     command = pinned(cores, command)
     samples: list[CpuSample] = []
-    history = prefix.parent / f"{prefix.name}_stats_history.csv"
+    history = history_path(prefix.parent, prefix.name)
     with subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=targets.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     ) as locust:
         generator = psutil.Process(locust.pid)
         tree_cpu_percent(generator)
@@ -164,15 +158,14 @@ def run_locust(
         return locust.wait(), samples, output.splitlines()
 
 
-def build_meta(
+def run_meta(
     args: argparse.Namespace, *, target: str, url: str, argv: Sequence[str] | None,
     cores: tuple[list[int] | None, list[int] | None], started: datetime,
     samples: list[CpuSample], locust_exit_code: int, capacity: Capacity,
     watcher: HpaWatcher | None,
 ) -> dict[str, object]:  # fmt: skip
-    """Everything meta.json records about how the run was made."""
+    """meta.json of this run (bench.results.build_meta): its settings, pinning and recordings."""
     server_cores, generator_cores = cores
-    server_cpus = args.server_cpus or (None if args.url else 1.0)
     loadgen = [sample.loadgen_percent for sample in samples if sample.loadgen_percent is not None]
     if args.url:
         server_pinning = "external"
@@ -181,34 +174,23 @@ def build_meta(
     generator_pinning = "none"
     if generator_cores:
         generator_pinning = "taskset -c " + ",".join(map(str, generator_cores))
-    return {
-        "target": target,
-        "url": url if args.url else "local (python -m app)",
-        "user_class": args.user,
-        "command": ["python", "-m", "bench", "run", *(argv if argv is not None else sys.argv[1:])],
-        "started_utc": started.isoformat(),
-        "finished_utc": datetime.now(UTC).isoformat(),
-        "step_load": {
+    return build_meta(
+        "run", argv, capacity, target=target, url=url if args.url else "local (python -m app)",
+        user_class=args.user, pinning=(server_pinning, generator_pinning),
+        server_cpus=args.server_cpus or (None if args.url else 1.0), loadgen_percent=loadgen,
+        started_utc=started.isoformat(),
+        finished_utc=datetime.now(UTC).isoformat(),
+        step_load={
             "start_users": args.start_users,
             "step_users": args.step_users,
             "step_seconds": args.step_seconds,
             "max_users": args.max_users,
         },
-        "server_pinning": server_pinning,
-        "loadgen_pinning": generator_pinning,
-        "server_cpus": server_cpus,
-        "loadgen_cpu_percent": {
-            "mean": sum(loadgen) / len(loadgen) if loadgen else None,
-            "max": max(loadgen, default=None),
-        },
-        "locust_exit_code": locust_exit_code,
-        "capacity": capacity.as_dict(),
-        "headline": describe(capacity, server_cpus),
-        "hpa": None
-        if watcher is None
+        locust_exit_code=locust_exit_code,
+        hpa=None if watcher is None
         else {"name": args.kube_hpa, "samples": watcher.samples, "errors": watcher.errors},
-        "machine": sysinfo.collect(),
-    }
+        machine=sysinfo.collect(),
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -252,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     capacity = find_capacity(steps, args.slo_ms, args.max_failure_ratio)
     write_cpu(run_dir, samples)
     write_summary(run_dir, target, steps, capacity)
-    meta = build_meta(
+    meta = run_meta(
         args, target=target, url=url, argv=argv, cores=cores, started=started,
         samples=samples, locust_exit_code=code, capacity=capacity, watcher=watcher,
     )  # fmt: skip

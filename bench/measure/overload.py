@@ -1,4 +1,4 @@
-"""`make overload`: the app past its capacity, as an overloaded cluster would drive it.
+"""`python -m bench overload`: the app past its capacity, as an overloaded cluster would drive it.
 
 One `python -m app` process pinned to CPU 0 (limits at their defaults unless
 given with CELSIUSIFY_* variables); wrk on CPU 1 sends GET /convert with 32,
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 
-from bench.procs import free_port, pinned, serve
+from bench.measure.procs import free_port, pinned, serve
 
 LEVELS = (32, 256, 1024, 4096)
 SETTLE_SECONDS = 1.0

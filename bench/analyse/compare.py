@@ -1,6 +1,6 @@
 """`python -m bench compare RUN_DIR RUN_DIR …`: the verdict and the headline table, in a terminal.
 
-The same sentence and rows as page 1 of `bench report` (bench.headline); `--markdown` prints
+The same sentence and rows as page 1 of `bench report` (bench.analyse.headline); `--markdown` prints
 them as summary.md has them. Runs measured at different SLOs are refused.
 """
 
@@ -10,8 +10,9 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import headline, tables
-from bench.capacity import BenchDataError
+from bench.analyse import headline
+from bench.analyse.capacity import BenchDataError
+from bench.report import tables
 from bench.results import load_run
 
 

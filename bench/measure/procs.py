@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from bench.sysinfo import ROOT
+from targets import ROOT
 
 
 def free_port() -> int:

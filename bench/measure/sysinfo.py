@@ -10,7 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from targets import ROOT
+
 PACKAGES = ("locust", "fastapi", "starlette", "uvicorn", "pydantic", "prometheus-client")
 
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from bench.hpa import millicores
-from bench.sysinfo import ROOT
+from bench.measure.hpa import millicores
+from targets import ROOT
 
 DEFAULT_VALUES = ROOT / "celsiusify-chart" / "values.yaml"
 HPA_TOLERANCE = 0.1

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import tables
+from bench.report import tables
+from bench.report.tables import Table
 from bench.results import Run
-from bench.tables import Table
 
 HEADLINE_HEADER = [
     "target", "capacity at the SLO", "req/s per allotted CPU", "req/s per CPU-second used",

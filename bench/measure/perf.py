@@ -1,4 +1,4 @@
-"""`make perf`: the real app against a bare Starlette app, side by side.
+"""`python -m bench perf`: the real app against a bare Starlette app, side by side (make perf).
 
 Each server is one process pinned to CPU 0; wrk runs pinned to CPU 1 with 32
 connections. Rounds alternate between the two servers so drift on the machine
@@ -10,7 +10,7 @@ second.
 Wall-clock figures on a shared machine swing by ±15 %, so the guard that
 repeats is the second one: instructions per GET /convert of each server,
 counted by valgrind's callgrind over a fixed number of requests after a warm-up
-(bench/callgrind.py). Their ratio moves by well under 1 % between runs.
+(bench/measure/callgrind.py). Their ratio moves by well under 1 % between runs.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import callgrind
-from bench.procs import free_port, pinned, serve
-from bench.sysinfo import ROOT
+from bench.measure import callgrind
+from bench.measure.procs import free_port, pinned, serve
+from targets import ROOT
 
 GOAL_RATIO = 0.85
 _RATE = re.compile(r"Requests/sec:\s+([0-9.]+)")
@@ -79,8 +79,9 @@ def server_commands(app_port: int, base_port: int) -> dict[str, list[str]]:
             sys.executable, "-m", "app", "--port", str(app_port), "--shutdown-delay", "0",
         ],
         "starlette": [
-            sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--port", str(base_port),
-            "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+            sys.executable, "-m", "uvicorn", "bench.measure.baseline_app:app",
+            "--port", str(base_port), "--loop", "uvloop", "--http", "httptools",
+            "--no-access-log", "--log-level", "warning",
         ],
     }  # fmt: skip
 

@@ -1,9 +1,9 @@
 """The report's tables, each declared once: caption, columns, cells, and its PDF layout.
 
-A table is built in one place (bench.headline for page 1, bench.report for the autoscaler and
-planning pages) and every output takes that same object: report.py draws it on a PDF page,
-htmlreport.py writes it as HTML, and markdown()/text() below print it for summary.md and
-`bench compare`. No output repeats a column list.
+A table is built in one place (bench.analyse.headline for page 1, bench.report.pages for the
+autoscaler and planning pages) and every output takes that same object: plots.draw_table() puts
+it on a PDF page, html.py writes it as HTML, and markdown()/text() below print it for summary.md
+and `bench compare`. No output repeats a column list.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""--kube-hpa: poll the HPA (and the workload it scales) with kubectl; append to replicas.csv.
+"""The HPA recorder: poll an HPA and the workload it scales with kubectl, into replicas.csv.
 
 Each sample: the HPA's current and desired replicas, its CPU utilisation (percent of the
 pods' CPU request) and average CPU per pod (millicores, the HPA's own averageValue, so the
@@ -6,40 +6,59 @@ report can plot the pods' CPU of in-cluster runs), and the scale target's ready 
 (`kubectl get <kind>/<name>`: the HPA's currentReplicas counts pods that are not Ready yet).
 Columns: bench.results.REPLICAS_COLUMNS.
 
-`bench run --kube-hpa NAME` records while its own Locust runs. For Locust running in the
-cluster, record alongside it and hand the file to `bench import --replicas`:
-
-    python -m bench.hpa celsiusify --out replicas.csv      # until Ctrl-C (or --seconds N)
+HpaWatcher records for `bench run --kube-hpa NAME` (beside its own Locust), for
+`python -m bench hpa NAME` (record_hpa.py, beside Locust running in the cluster) and for the
+in-cluster comparison. Kubernetes quantities are read here too (parse_quantity, millicores):
+the project's one parser of them.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import csv
 import json
+import re
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from bench.results import REPLICAS_COLUMNS
 
 COLUMNS = REPLICAS_COLUMNS
-_QUANTITY_SCALE = {"n": 1e-6, "u": 1e-3, "m": 1.0, "": 1000.0}
+# resource.Quantity suffixes (k8s.io/apimachinery/pkg/api/resource)
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {
+    "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
+    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
+    "P": Fraction(10**15), "E": Fraction(10**18),
+}  # fmt: skip
+_QUANTITY = re.compile(
+    r"([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE]?)"
+)
+
+
+def parse_quantity(value: object) -> Fraction:
+    """A Kubernetes quantity (250m, 1, 0.5, 128Mi, 1Gi, 1e3) as an exact number; ValueError when
+    it is not one. The project's one quantity parser: tests/k8s_rules.py checks the chart's
+    requests and limits with it."""
+    match = _QUANTITY.fullmatch(str(value).strip())
+    if match is None:
+        raise ValueError(f"not a Kubernetes quantity: {value!r}")
+    number, suffix = Fraction(match.group(1)), match.group(2)
+    if suffix[:1] in ("e", "E") and len(suffix) > 1:
+        return number * Fraction(10) ** int(suffix[1:])
+    return number * (_BINARY.get(suffix) or _DECIMAL[suffix])
 
 
 def millicores(quantity: str | float | int | None) -> float | None:
-    """A Kubernetes CPU quantity ("250m", "1", "0.5", "125000u") in millicores."""
+    """A Kubernetes CPU quantity ("250m", "1", "0.5", "125000u") in millicores; None when it is
+    absent or not a quantity."""
     if quantity is None:
         return None
-    text = str(quantity).strip()
-    suffix = text[-1] if text and text[-1] in "num" else ""
     try:
-        return float(text.removesuffix(suffix)) * _QUANTITY_SCALE[suffix]
+        return float(parse_quantity(quantity) * 1000)
     except ValueError:
         return None
 
@@ -132,31 +151,3 @@ class HpaWatcher(threading.Thread):
         """Ask the thread to finish and wait for it."""
         self._stop_event.set()
         self.join(timeout=30)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Record one HPA into a replicas.csv until interrupted or --seconds have passed."""
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.hpa",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("name", help="the HorizontalPodAutoscaler's name")
-    parser.add_argument("--out", type=Path, default=Path("replicas.csv"))
-    parser.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
-    parser.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
-    parser.add_argument("--kubectl", default="kubectl")
-    args = parser.parse_args(argv)
-    watcher = HpaWatcher(args.name, args.out, args.interval, kubectl=args.kubectl)
-    watcher.start()
-    print(f"bench: hpa: recording {args.name} into {args.out} every {args.interval:g} s",
-          flush=True)  # fmt: skip
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the recording, not the file
-        watcher.join(timeout=args.seconds)
-    watcher.stop()
-    print(f"bench: hpa: {watcher.samples} samples in {args.out}")
-    return 0 if watcher.samples else 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
