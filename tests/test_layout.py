@@ -142,8 +142,6 @@ SIZED = ("app", "bench", "e2e")
 LONG_MODULES = {
     "app/protocol.py": "one class, uvicorn's protocol with its limits (head size, time limits, "
     "connections, shedding, draining): they share per-connection state and one hot path",
-    "bench/report.py": "the PDF/HTML report, whose split into bench/report/ (report, html, "
-    "tables, plots) belongs to the bench layout change",
 }
 
 
