@@ -43,6 +43,10 @@ REPLICAS_REQUIRED = ["timestamp", "current_replicas", "desired_replicas"]
 REPLICAS_COLUMNS = [
     *REPLICAS_REQUIRED, "cpu_utilization_percent", "ready_replicas", "cpu_average_millicores",
 ]  # fmt: skip
+# <target>_share.csv: Locust's count of right answers per app_identifier per interval
+# (locust/lib/share.py writes it beside its own CSVs: time, identifier, answers).
+SHARE_SUFFIX = "_share.csv"
+SHARE_COLUMNS = ["time", "identifier", "answers"]
 REPORT_FILES = ("report.pdf", "report.html", "summary.md")
 # meta.json's fields, in the order written: `bench run` writes the times it ran, step_load,
 # locust_exit_code and hpa; `bench import` writes imported_utc instead.
@@ -61,6 +65,29 @@ def history_path(run_dir: Path, target: str) -> Path:
 def locust_html_path(run_dir: Path, target: str) -> Path:
     """Locust's own HTML report of a run (`--html`)."""
     return run_dir / f"{target}_locust.html"
+
+
+def share_path(run_dir: Path, target: str) -> Path:
+    """Who answered, per interval (written by Locust in local and in-cluster runs alike)."""
+    return run_dir / f"{target}{SHARE_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class ShareRow:
+    """Right answers from one app_identifier in the interval starting at `time` (Unix s)."""
+
+    time: int
+    identifier: str
+    answers: int
+
+
+def read_share(path: Path) -> list[ShareRow]:
+    """A share CSV, checked: BenchDataError naming the file on a malformed row."""
+    rows = read_csv(path, SHARE_COLUMNS)
+    try:
+        return [ShareRow(int(row["time"]), row["identifier"], int(row["answers"])) for row in rows]
+    except ValueError as error:
+        raise BenchDataError(f"{path}: malformed number ({error})") from None
 
 
 def last_history_row(history: Path | str) -> dict[str, str] | None:
@@ -86,6 +113,8 @@ class Run:  # pylint: disable=too-many-instance-attributes
     history: list[dict[str, str]]
     cpu: list[CpuSample]
     replicas: list[dict[str, str]] | None
+    # Who answered, per 5 s interval (`<target>_share.csv`), when the target names itself.
+    share: list[ShareRow] | None = None
 
     @property
     def target(self) -> str:
@@ -189,7 +218,9 @@ def load_run(path: Path) -> Run:
     replicas_path = path / "replicas.csv"
     replicas = read_replicas(replicas_path) if replicas_path.exists() else None
     cpu = read_cpu(path / "cpu.csv")
-    return Run(path, meta, steps, capacity_users, history, cpu, replicas)
+    shares = share_path(path, meta["target"])
+    share = read_share(shares) if shares.exists() else None
+    return Run(path, meta, steps, capacity_users, history, cpu, replicas, share)
 
 
 def pod_cpu_samples(replicas: Sequence[dict[str, str]]) -> list[CpuSample]:

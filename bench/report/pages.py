@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from bench.analyse import autoscaler, headline, planning
+from bench.report import replicas
 from bench.report.html import Section
 from bench.report.plots import (
     PAGE,
@@ -241,5 +242,8 @@ def build_pages(runs: Sequence[Run], sizing: planning.ChartSizing, rate: float) 
         _autoscaler(run, "autoscaler" if len(recorded) == 1 else f"autoscaler-{index}")
         for index, run in enumerate(recorded, start=1)
     ]
+    for index, run in enumerate((run for run in runs if run.share), start=1):
+        drawn, section = replicas.page(run)
+        pages.append(Page("replicas" if index == 1 else f"replicas-{index}", drawn, section, True))
     pages.append(_planning(rows, sizing, rate))
     return pages
