@@ -112,7 +112,8 @@ class RequestStats:
         closed = CounterMetricFamily(
             "celsiusify_connections_closed",
             "Connections closed by a server limit: header_too_large, header_timeout, "
-            "body_timeout, idle_timeout (nothing sent), connection_limit.",
+            "body_timeout, idle_timeout (nothing sent), connection_limit, evicted_idle, "
+            "head_budget; max_requests and max_age (a connection's share served: routine).",
             labels=["reason"],
         )
         for reason, count in sorted(self.closed.items()):

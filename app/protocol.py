@@ -30,6 +30,22 @@ refused with everything else. This subclass adds, per connection:
 - **Draining**: once the governor says so (SIGTERM), every response carries
   `Connection: close`, so keep-alive clients reconnect elsewhere before the
   listener closes.
+- **Connection lifetime**: kube-proxy picks a pod per connection, and keep-alive
+  clients (Locust, connection pools) never reconnect on their own, so pods added
+  by a scale-out would get none of their traffic. A connection's answer to its
+  `max_requests_per_connection`-th request, or to its first request once it is
+  older than `max_connection_age`, carries `Connection: close` (as the drain's
+  do) and the server closes it after that answer, whether or not the client
+  listens: nginx's keepalive_requests and keepalive_time, Envoy's
+  max_requests_per_connection and max_connection_duration. The age is read off
+  the sweep's clock, so it holds to within a second, and each connection draws
+  its own within ± `max_connection_age_jitter` when it opens: clients that
+  connected together (a load test's ramp, a pool's warm-up) would otherwise all
+  reconnect in the same second, every time. The request count needs no jitter:
+  clients' rates differ, so their counts drift apart by themselves. An idle
+  connection past its age is left to the keep-alive timeout: closing it would
+  race a request the client may be sending at that moment. The request path
+  pays a decrement and two compares.
 
 The costs are bounded by configuration: memory by `max_connections` × ~7 KB
 (measured per idle connection) plus the heads being received, at most
@@ -44,6 +60,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -100,6 +118,9 @@ class ServerLimits:  # pylint: disable=too-many-instance-attributes
     keep_alive_timeout: float
     max_connections: int
     max_in_flight: int
+    max_requests_per_connection: int  # 0: no bound
+    max_connection_age: float  # 0: no bound
+    max_connection_age_jitter: float
 
 
 @dataclass
@@ -125,12 +146,18 @@ class Governor:  # pylint: disable=too-many-instance-attributes
         # Partial heads held at once, all connections together.
         self.head_budget = HEAD_BUDGET_FACTOR * self.limits.max_header_bytes
 
-    def count_close(self, reason: str) -> None:
-        """Count a connection the server closed because of a limit; warn at most every 10 s."""
+    def count_close(self, reason: str, *, routine: bool = False) -> None:
+        """Count a connection the server closed because of a limit; warn at most every 10 s.
+
+        A routine close (a connection that served its share of requests or time) is
+        the configuration working as meant, not a client misbehaving: counted only.
+        """
         self.closed[reason] = self.closed.get(reason, 0) + 1
         stats = self.stats
         if stats is not None:
             stats.closed[reason] = stats.closed.get(reason, 0) + 1
+        if routine:
+            return
         if self.now - self._last_warning.get(reason, -1e9) >= 10.0:
             self._last_warning[reason] = self.now
             logger.warning(
@@ -244,8 +271,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
         self._head_bytes = 0
         self._refused = False
         self._counted = False  # this connection's request counts in governor.in_flight
-        self._max_head = self.governor.limits.max_header_bytes
-        self._max_in_flight = self.governor.limits.max_in_flight
+        limits = self.governor.limits
+        self._max_head = limits.max_header_bytes
+        self._max_in_flight = limits.max_in_flight
+        # Counts down to 0 at the connection's last request; from 0 (no bound) it
+        # goes negative and never meets 0, so the request path needs no other test.
+        self._requests_left = limits.max_requests_per_connection
+        # From this governor time on, a request is the connection's last (set when it opens).
+        self._close_at = math.inf
+        self._last_request = False
 
     # -- connection -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -261,6 +295,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
         governor.start_sweeping(self.loop, self.connections)
         self._phase = _HEAD
         self._since = governor.now
+        limits = governor.limits
+        if limits.max_connection_age > 0:
+            jitter = limits.max_connection_age_jitter
+            age = limits.max_connection_age * random.uniform(1 - jitter, 1 + jitter)  # noqa: S311
+            self._close_at = governor.now + age
 
     def _evict_idle(self) -> bool:
         """At the connection limit, close one idle connection to make room (as nginx
@@ -367,11 +406,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
             self._since = self.governor.now
 
     def on_headers_complete(self) -> None:
-        self.governor.pending_head_bytes -= self._head_bytes
+        governor = self.governor
+        governor.pending_head_bytes -= self._head_bytes
         self._head_bytes = 0
         self._phase = _BODY
-        self._since = self.governor.now
-        governor = self.governor
+        self._since = governor.now
+        self._requests_left -= 1
+        if self._requests_left == 0 or governor.now >= self._close_at:
+            self._retire()
         if governor.in_flight >= self._max_in_flight and (
             self.url.partition(b"?")[0] not in _NEVER_SHED
         ):
@@ -381,13 +423,27 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
         if not self._counted:
             self._counted = True
             governor.in_flight += 1
-        if governor.draining and self.cycle is not None:
+        if (governor.draining or self._last_request) and self.cycle is not None:
             # uvicorn then writes `connection: close` and closes after the response.
             self.cycle.keep_alive = False
+
+    def _retire(self) -> None:
+        """Make this request the connection's last, counted once by its bound.
+
+        During the drain every connection closes anyway: not counted as a bound's.
+        """
+        self._close_at = math.inf  # requests pipelined behind it stay on the fast path
+        if self._last_request:
+            return
+        self._last_request = True
+        if not self.governor.draining:
+            reason = "max_requests" if self._requests_left == 0 else "max_age"
+            self.governor.count_close(reason, routine=True)
 
     def _shed(self) -> None:
         """503 + Retry-After for a request over the in-flight limit, without the app."""
         shed = self.shed_app
+        last = self.governor.draining or self._last_request
         if self.cycle is not None and not self.cycle.response_complete:
             # Pipelined behind a request still being answered: the 503 must wait its
             # turn, so it goes through uvicorn as an ASGI app. uvicorn 0.54
@@ -396,9 +452,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # pylint: disable=too-many-i
             self.app = shed
             super().on_headers_complete()
             self.app = application
+            if last:
+                self.cycle.keep_alive = False
             return
         self.cycle = _Answered()  # type: ignore[assignment]
-        keep_alive = self.parser.should_keep_alive() and not self.governor.draining
+        keep_alive = self.parser.should_keep_alive() and not last
         # Written from the ready queue, not here: an answer written during the I/O
         # phase lets the client's next request arrive while libuv is still polling,
         # and libuv keeps polling (up to 48 rounds of 1024 events) before it runs

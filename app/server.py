@@ -8,7 +8,8 @@ uvicorn stop accepting connections and finish in-flight requests (bounded by
 after its shutdown, which makes the exit status 143 instead.
 
 The HTTP protocol is uvicorn's httptools one with the limits of
-app/protocol.py (head size, time limits, connections, load shedding).
+app/protocol.py (head size, time limits, connections, load shedding,
+connection lifetime).
 """
 
 from __future__ import annotations
@@ -177,6 +178,9 @@ def limits_from(settings: Settings) -> ServerLimits:
         keep_alive_timeout=settings.keep_alive_timeout_seconds,
         max_connections=connection_budget(settings.max_connections),
         max_in_flight=settings.max_requests_in_flight,
+        max_requests_per_connection=settings.max_requests_per_connection,
+        max_connection_age=settings.max_connection_age_seconds,
+        max_connection_age_jitter=settings.max_connection_age_jitter,
     )
 
 

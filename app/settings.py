@@ -57,3 +57,28 @@ class Settings(BaseSettings):
         le=100_000,
         description="Requests handled at once; past it, 503 with Retry-After (probes exempt).",
     )
+    # Keep-alive clients (Locust, connection pools) hold a connection for good, and
+    # kube-proxy picks a pod per connection: without a bound, pods added by a
+    # scale-out get none of their traffic. Provisional defaults, to be set from
+    # measurement; they live here only (server.limits_from passes them on).
+    max_requests_per_connection: int = Field(
+        1000,
+        ge=0,
+        le=100_000_000,
+        description="Requests one connection serves; the last answer says Connection: close "
+        "and the server closes (0: no bound).",
+    )
+    max_connection_age_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=86_400,
+        description="Age past which a connection's next answer says Connection: close and the "
+        "server closes (0: no bound).",
+    )
+    max_connection_age_jitter: float = Field(
+        0.1,
+        ge=0,
+        le=0.5,
+        description="Each connection's age bound is drawn once within ± this fraction, so "
+        "clients that connected together do not all reconnect together.",
+    )

@@ -8,10 +8,12 @@ count to within a fraction of a percent.
 
 The server starts under callgrind with instrumentation off (valgrind still runs
 it, about ten times slower), takes a warm-up of requests, then instrumentation
-is switched on for a fixed number of requests sent one after another on one
+is switched on for a fixed number of requests sent one after another on a
 keep-alive connection, and the counters are dumped. Everything the process
 executed in that window, event loop included, is divided by the number of
-requests.
+requests. When an answer says `Connection: close` (the app's does after
+CELSIUSIFY_MAX_REQUESTS_PER_CONNECTION requests) the client reconnects, as
+real clients do, so the count includes what the server's reconnections cost.
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ def _connect(port: int, process: subprocess.Popen[bytes], timeout: float) -> soc
     raise RuntimeError(f"server under callgrind did not listen on {port} in {timeout:.0f}s")
 
 
-def _exchange(sock: socket.socket, request: bytes) -> None:
-    """Send one request and read one whole response (Content-Length framed)."""
+def _exchange(sock: socket.socket, request: bytes) -> bool:
+    """Send one request and read one whole response (Content-Length framed); True when the
+    server said it closes the connection."""
     sock.sendall(request)
     data = b""
     while b"\r\n\r\n" not in data:
@@ -64,6 +67,7 @@ def _exchange(sock: socket.socket, request: bytes) -> None:
         if not chunk:
             raise RuntimeError("server closed the connection mid-body")
         body += chunk
+    return re.search(rb"(?im)^connection:\s*close\s*$", head) is not None
 
 
 def _control(*args: str) -> None:
@@ -98,13 +102,17 @@ def instructions_per_request(
             stderr=subprocess.DEVNULL,
         ) as process:
             try:
-                with _connect(port, process, timeout=120) as sock:
-                    for _ in range(warmup):
-                        _exchange(sock, request)
-                    _control("--instr=on", str(process.pid))
-                    for _ in range(count):
-                        _exchange(sock, request)
+                sock = _connect(port, process, timeout=120)
+                try:
+                    for number in range(warmup + count):
+                        if number == warmup:
+                            _control("--instr=on", str(process.pid))
+                        if _exchange(sock, request):
+                            sock.close()
+                            sock = _connect(port, process, timeout=120)
                     _control("--dump", str(process.pid))
+                finally:
+                    sock.close()
             finally:
                 process.terminate()
                 process.wait(timeout=60)

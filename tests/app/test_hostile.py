@@ -311,6 +311,157 @@ def test_sigterm_with_256_keepalive_clients_resets_nothing(
     assert server.process.wait(timeout=15) == 0
 
 
+def lifetime(requests: int, age: float, jitter: float = 0.0) -> dict[str, str]:
+    """The connection-lifetime settings; no jitter unless asked, so bounds are exact."""
+    return {
+        "CELSIUSIFY_MAX_REQUESTS_PER_CONNECTION": str(requests),
+        "CELSIUSIFY_MAX_CONNECTION_AGE_SECONDS": str(age),
+        "CELSIUSIFY_MAX_CONNECTION_AGE_JITTER": str(jitter),
+    }
+
+
+def answered(client: hostile.KeepAliveClient, count: int) -> list[dict[str, str]]:
+    """`count` requests one after another, each answered 200."""
+    answers = []
+    for _ in range(count):
+        answer = client.exchange()
+        assert answer is not None, f"closed after {len(answers)} answers"
+        assert answer[":status"] == "200"
+        answers.append(answer)
+    return answers
+
+
+def test_the_nth_answer_says_close_and_the_server_closes_the_connection(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """Once: keep-alive clients stayed on their pods for good, so kube-proxy gave pods added
+    by a scale-out none of their traffic."""
+    server = start_server(env=lifetime(requests=5, age=0))
+    quiet, ignoring = hostile.KeepAliveClient(server.port), hostile.KeepAliveClient(server.port)
+    try:
+        for client in (quiet, ignoring):
+            answers = answered(client, 5)
+            assert [answer.get("connection") for answer in answers] == [None] * 4 + ["close"]
+        assert quiet.closed_by_server(within=2)  # the client holds it open: closed anyway
+        assert ignoring.exchange() is None  # sends on regardless: no answer, closed
+    finally:
+        quiet.close()
+        ignoring.close()
+    assert closed_by_limit(server.port, "max_requests") == 2
+    assert closed_by_limit(server.port, "max_age") == 0
+    assert server.stop() == 0
+    assert "connection closed by a limit" not in server.output()  # routine: counted, not logged
+
+
+def test_requests_pipelined_past_the_bound_are_left_unanswered(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server(env=lifetime(requests=3, age=0))
+    client = hostile.KeepAliveClient(server.port)
+    try:
+        client.send(5)
+        answers = [client.answer() for _ in range(4)]
+    finally:
+        client.close()
+    assert [answer and answer[":status"] for answer in answers] == ["200"] * 3 + [None]
+    assert answers[2] is not None
+    assert answers[2]["connection"] == "close"
+    assert closed_by_limit(server.port, "max_requests") == 1
+
+
+def test_a_connection_past_its_age_gets_close_on_its_next_answer(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server(env=lifetime(requests=0, age=2))
+    start = time.monotonic()
+    client = hostile.KeepAliveClient(server.port)
+    try:
+        answers = answered(client, 1)
+        while answers[-1].get("connection") != "close" and time.monotonic() - start < 10:
+            time.sleep(0.1)
+            answers += answered(client, 1)
+        age = time.monotonic() - start
+        assert client.closed_by_server(within=2)
+    finally:
+        client.close()
+    assert [answer.get("connection") for answer in answers[:-1]] == [None] * (len(answers) - 1)
+    assert answers[-1].get("connection") == "close"
+    # Read off the clock the server refreshes once a second: 2 s give or take one.
+    assert 1.0 < age < 4.5, age
+    assert closed_by_limit(server.port, "max_age") == 1
+    assert closed_by_limit(server.port, "max_requests") == 0
+
+
+async def _age_at_close(port: int, start: float) -> float:
+    """Send every 50 ms on one connection; seconds from `start` to the answer saying close."""
+    request = f"GET /convert?fahrenheit=212 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.monotonic() - start < 10:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            if b"connection: close" in head.lower():
+                return time.monotonic() - start
+            await asyncio.sleep(0.05)
+        raise AssertionError("no Connection: close within 10 s")
+    finally:
+        writer.close()
+
+
+def test_connections_opened_together_reach_their_age_apart(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """With one age for all, clients that connected together (a load test's ramp, a pool's
+    warm-up) would all reconnect in the same second, every time."""
+    server = start_server(env=lifetime(requests=0, age=2, jitter=0.5))
+
+    async def run() -> list[float]:
+        start = time.monotonic()
+        return list(await asyncio.gather(*(_age_at_close(server.port, start) for _ in range(20))))
+
+    ages = asyncio.run(run())
+    assert all(0.0 < age < 5.0 for age in ages), ages  # 1 to 3 s, give or take the clock's second
+    assert max(ages) - min(ages) >= 0.5, ages
+    assert closed_by_limit(server.port, "max_age") == 20
+
+
+def test_below_the_default_bounds_connections_stay_open(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server()
+    client = hostile.KeepAliveClient(server.port)
+    try:
+        answers = answered(client, 100)
+        assert not client.closed_by_server(within=0.5)
+    finally:
+        client.close()
+    assert all("connection" not in answer for answer in answers)
+    assert closed_by_limit(server.port, "max_requests") == 0
+    assert closed_by_limit(server.port, "max_age") == 0
+
+
+def test_zero_turns_both_bounds_off(start_server: Callable[..., ServerProcess]) -> None:
+    server = start_server(env=lifetime(requests=0, age=0))
+    client = hostile.KeepAliveClient(server.port)
+    answers: list[dict[str, str] | None] = []
+    try:
+        for _ in range(15):  # 1500 requests: past the default bound of 1000
+            client.send(100)
+            answers += [client.answer() for _ in range(100)]
+        time.sleep(2.5)  # older than two ticks of the server's clock
+        answers.append(client.exchange())
+        assert not client.closed_by_server(within=0.5)
+    finally:
+        client.close()
+    assert len(answers) == 1501
+    assert all(answer is not None and answer[":status"] == "200" for answer in answers)
+    assert all(answer is not None and "connection" not in answer for answer in answers)
+    assert closed_by_limit(server.port, "max_requests") == 0
+    assert closed_by_limit(server.port, "max_age") == 0
+
+
 def test_client_abort_mid_body_is_a_499_not_a_server_error(
     start_server: Callable[..., ServerProcess],
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import re
 import subprocess
 import sys
 import tomllib
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from app.settings import Settings
 from tests.helpers.helm import CHART, ROOT, Objects
 from tests.helpers.objects import app_flags, one
 from tests.k8s_rules import violations
@@ -166,6 +168,23 @@ def test_every_empty_default_has_an_example() -> None:
     }
     assert empty <= set(examples())
     assert {"env", "affinity", "args", "shutdown.processDrainSeconds"} <= empty
+
+
+def test_the_limits_listed_for_env_are_the_apps_defaults() -> None:
+    """values.yaml lists the app's limits with their defaults beside `env`, where they are set;
+    the defaults themselves live in app/settings.py only, so the list must follow them."""
+    listed = dict(re.findall(r'^#\s+(CELSIUSIFY_\w+): "([^"]*)"', VALUES_TEXT, re.MULTILINE))
+    defaults = {
+        f"CELSIUSIFY_{name.upper()}": field.default for name, field in Settings.model_fields.items()
+    }
+    assert {
+        "CELSIUSIFY_MAX_REQUESTS_PER_CONNECTION",
+        "CELSIUSIFY_MAX_CONNECTION_AGE_SECONDS",
+        "CELSIUSIFY_MAX_CONNECTION_AGE_JITTER",
+    } <= set(listed)
+    assert {name: float(value) for name, value in listed.items()} == {
+        name: float(defaults[name]) for name in listed
+    }
 
 
 # Examples that render nothing new, and why (the others must change what is rendered).

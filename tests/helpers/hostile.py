@@ -132,4 +132,68 @@ def closed_by_server(sock: socket.socket, within: float) -> bool:
     return False
 
 
+class KeepAliveClient:
+    """One keep-alive connection that reads answers in order and never honours `Connection: close`.
+
+    It goes on sending as a client that ignores the header would, so a test sees
+    whether the server closes the connection by itself.
+    """
+
+    def __init__(self, port: int, timeout: float = 10) -> None:
+        self.request = f"GET /convert?fahrenheit=212 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buffer = b""
+
+    def send(self, count: int = 1) -> None:
+        """`count` GET /convert requests in one write (pipelined); a closed socket is ignored."""
+        with suppress(OSError):
+            self.sock.sendall(self.request.encode() * count)
+
+    def _receive(self) -> bool:
+        try:
+            data = self.sock.recv(65_536)
+        except (ConnectionResetError, BrokenPipeError):
+            return False
+        self.buffer += data
+        return bool(data)
+
+    def answer(self) -> dict[str, str] | None:
+        """The next answer's lower-cased headers (with its status as ":status"); None once the
+        server has closed the connection."""
+        while b"\r\n\r\n" not in self.buffer:
+            if not self._receive():
+                return None
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {":status": status_line.split()[1]}
+        for line in lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            if not self._receive():
+                return None
+        self.buffer = self.buffer[length:]
+        return headers
+
+    def exchange(self) -> dict[str, str] | None:
+        """One request, then its answer (None: the server had closed the connection)."""
+        self.send()
+        return self.answer()
+
+    def closed_by_server(self, within: float) -> bool:
+        """True when the server closes the connection within `within` seconds, sending nothing
+        more first."""
+        if self.buffer:
+            return False
+        self.sock.settimeout(within)
+        try:
+            return not self._receive()
+        except TimeoutError:
+            return False
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 rss_bytes = overload.rss_bytes

@@ -48,6 +48,22 @@ def test_users_against_the_real_app_have_zero_failures(
     assert stats["names"] == [name]  # one stats row per endpoint, not per URL
 
 
+def test_users_follow_the_servers_connection_close_without_failures(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """The server ends keep-alive connections after a few requests or a second here (so
+    kube-proxy spreads them over new pods); Locust's users reconnect without a failure."""
+    server = start_server(
+        env={
+            "CELSIUSIFY_MAX_REQUESTS_PER_CONNECTION": "5",
+            "CELSIUSIFY_MAX_CONNECTION_AGE_SECONDS": "1",
+        }
+    )
+    stats = run_users(server.base, "CelsiusifyGetUser", 3, 4)
+    assert stats["requests"] > 50  # type: ignore[operator]
+    assert stats["failures"] == 0, stats["errors"]
+
+
 def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
