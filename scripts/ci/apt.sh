@@ -6,8 +6,9 @@
 #   poppler-utils      pdftoppm, which renders the report's first page in the report tests
 #   gcc libc6-dev libseccomp-dev pkg-config
 #                      the local cluster's build: runc (cgo, seccomp) and the static pause binary
-#   containernetworking-plugins iptables iproute2 openssl curl
-#                      the local cluster's start: bridge/host-local CNI, kube-proxy, certificates
+#   containernetworking-plugins iptables iproute2 openssl curl nftables
+#                      the local cluster's start: bridge/host-local CNI, kube-proxy, certificates,
+#                      kube-network-policies' table (nft: its check at start, its removal at stop)
 # Needs root; without it, prints what is missing and returns 1 (the caller says what is skipped).
 set -euo pipefail
 
@@ -27,7 +28,7 @@ case ${1:-} in
 esac
 
 wanted=(docker.io debootstrap poppler-utils gcc libc6-dev libseccomp-dev pkg-config
-    containernetworking-plugins iptables iproute2 openssl curl)
+    containernetworking-plugins iptables iproute2 openssl curl nftables)
 missing=()
 for pkg in "${wanted[@]}"; do
     dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
