@@ -6,9 +6,8 @@
 #   poppler-utils      pdftoppm, which renders the report's first page in the report tests
 #   gcc libc6-dev libseccomp-dev pkg-config
 #                      the local cluster's build: runc (cgo, seccomp) and the static pause binary
-#   containernetworking-plugins iptables iproute2 openssl curl nftables
-#                      the local cluster's start: bridge/host-local CNI, kube-proxy, certificates,
-#                      kube-network-policies' table (nft: its check at start, its removal at stop)
+#   containernetworking-plugins iptables iproute2 openssl curl
+#                      the local cluster's start: bridge/host-local CNI, kube-proxy, certificates
 # Needs root; without it, prints what is missing and returns 1 (the caller says what is skipped).
 set -euo pipefail
 
@@ -28,7 +27,7 @@ case ${1:-} in
 esac
 
 wanted=(docker.io debootstrap poppler-utils gcc libc6-dev libseccomp-dev pkg-config
-    containernetworking-plugins iptables iproute2 openssl curl nftables)
+    containernetworking-plugins iptables iproute2 openssl curl)
 missing=()
 for pkg in "${wanted[@]}"; do
     dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

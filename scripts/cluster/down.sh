@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Stop the local test cluster and remove everything up.sh made: its processes (by their
 # pid files; container shims by the cluster's own containerd socket; pod processes by the
-# kubelet's kubepods cgroups), iptables chains (KUBE-*, CNI-*), kube-network-policies' nftables
-# table, mounts under its state and run directories (pod volumes, overlay rootfs, network
-# namespaces), the bridge, the cgroups, and the state itself (KEEP_STATE=1 keeps certificates
-# and logs). Safe to run when nothing is up.
+# kubelet's kubepods cgroups), iptables chains (KUBE-*, CNI-*, the NetworkPolicy queue's), mounts
+# under its state and run directories (pod volumes, overlay rootfs, network namespaces), the
+# bridge, the cgroups, and the state itself (KEEP_STATE=1 keeps certificates and logs). Safe to
+# run when nothing is up.
 #
 # Read it as a table of contents: the settings, the helpers, one stop_<component> function per
 # step, and main at the bottom, which calls the steps in order.
@@ -131,15 +131,16 @@ check_root() {
 # directory, which goes with the rest.
 stop_prometheus() { kill_pid prometheus; }
 
-# kube-network-policies removes its nftables table on SIGINT, its only shutdown signal (TERM
-# would kill it with the table in place, and the table's queue rule, with no reader left, drops
-# every packet of a pod that a policy selects). The table goes here whatever happened to it.
+# The chain that queues connections for kube-network-policies, then the agent, with SIGINT: its
+# only shutdown signal (it removes its nftables table then, where a kernel let it load one).
 stop_network_policies() {
-    kill_pid kube-network-policies INT
-    if command -v nft >/dev/null && nft list table inet "$NETWORK_POLICIES_TABLE" >/dev/null 2>&1; then
-        nft delete table inet "$NETWORK_POLICIES_TABLE"
-        log "deleted nftables table inet $NETWORK_POLICIES_TABLE"
+    local chain=$NETWORK_POLICIES_CHAIN
+    while iptables -t mangle -D POSTROUTING -j "$chain" 2>/dev/null; do :; done
+    if iptables -t mangle -F "$chain" 2>/dev/null; then
+        iptables -t mangle -X "$chain"
+        log "deleted iptables chain mangle $chain"
     fi
+    kill_pid kube-network-policies INT
 }
 
 stop_kubelet() { kill_pid kubelet; }

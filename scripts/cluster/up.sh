@@ -164,6 +164,11 @@ service_account_files() {
     printf kube-system >"$dir/namespace"
 }
 
+# queue_bound NUMBER: a process reads that NFQUEUE.
+queue_bound() {
+    awk -v q="$1" '$1 == q { found = 1 } END { exit !found }' /proc/net/netfilter/nfnetlink_queue
+}
+
 # only STEP...: the named start_ steps alone, on a cluster that is up.
 only() {
     local step
@@ -182,7 +187,7 @@ check_prerequisites() {
         "$NETWORK_POLICIES_BIN/kube-network-policies" "$PROMETHEUS_BIN/prometheus"; do
         [[ -e $bin ]] || die "missing $bin: run make cluster-build"
     done
-    for cmd in openssl iptables ip nft unshare; do
+    for cmd in openssl iptables ip unshare; do
         command -v "$cmd" >/dev/null || die "missing $cmd"
     done
     [[ -x $CNI_BIN_DIR/bridge && -x $CNI_BIN_DIR/host-local ]] ||
@@ -443,15 +448,25 @@ wait_metrics_server() {
     wait_for "metrics API (kubectl top pods -A)" 180 kc top pods -A
 }
 
-# kube-network-policies: NetworkPolicy enforced on the node with nftables, whatever the CNI. The
-# first packet of each connection to or from a pod that a policy selects goes to NFQUEUE
-# $NETWORK_POLICIES_QUEUE, and it answers accept or drop. It knows only the in-cluster client
+# kube-network-policies: NetworkPolicy enforced on the node, whatever the CNI. The first packet
+# of each new connection goes to NFQUEUE $NETWORK_POLICIES_QUEUE and the agent answers accept or
+# drop from the policies, pods and namespaces it watches. It knows only the in-cluster client
 # configuration (KUBERNETES_SERVICE_*, a token and CA at fixed paths), so it gets what a pod
 # gets: in a mount namespace of its own, a tmpfs over /run (hiding the host's) holds its
-# ServiceAccount's files at /var/run/secrets/kubernetes.io/serviceaccount. No NRI (containerd's
-# is disabled here): pod IPs come from the API. The 1766 workaround is for kernels before 6.12.
+# ServiceAccount's files at /var/run/secrets/kubernetes.io/serviceaccount. Its NRI client finds
+# no socket (containerd's NRI is off; v0.8.0 ignores --disable-nri): pod IPs come from the API.
+# The 1766 workaround is for kernels before 6.12.
+#
+# The agent's own nftables table cannot load on this kernel: it has NFQUEUE as an x_tables
+# target but no nft `queue` expression (the table's flush fails with "netlink receive: no such
+# file or directory"). The chain below does the table's job with that target: every new
+# connection that leaves through the bridge, except the node's root traffic (the kubelet's
+# probes, as upstream's table lets through). All of them, not only those of pods under a policy
+# (that set lived in the table): the agent accepts the rest. Fail-open, agent and rule alike:
+# without the agent, or with its queue full, packets pass instead of the shared cluster going
+# dark; the tests see enforcement itself, not the agent's presence.
 start_network_policies() {
-    local sa=$STATE_DIR/kube-network-policies/serviceaccount
+    local sa=$STATE_DIR/kube-network-policies/serviceaccount chain=$NETWORK_POLICIES_CHAIN
     kc apply -f scripts/cluster/addons/kube-network-policies.yaml >/dev/null
     service_account_files kube-network-policies "$sa"
     # shellcheck disable=SC2016  # $1 and $@ belong to the inner shell
@@ -463,10 +478,17 @@ start_network_policies() {
             mount -o bind,ro "$1" /run/secrets/kubernetes.io/serviceaccount &&
             shift && exec "$@"' sh "$sa" \
         "$NETWORK_POLICIES_BIN/kube-network-policies" --hostname-override "$NODE_NAME" \
-        --disable-nri --nfqueue-id "$NETWORK_POLICIES_QUEUE" \
-        --metrics-bind-address "$NETWORK_POLICIES_METRICS" --netfilter-bug-1766-fix=false --v 2
-    wait_for "kube-network-policies $NETWORK_POLICIES_VERSION (nftables table inet $NETWORK_POLICIES_TABLE)" \
-        60 nft list table inet "$NETWORK_POLICIES_TABLE"
+        --disable-nri --fail-open --nfqueue-id "$NETWORK_POLICIES_QUEUE" \
+        --metrics-bind-address "$NETWORK_POLICIES_METRICS" --netfilter-bug-1766-fix=false --v 1
+    wait_for "kube-network-policies $NETWORK_POLICIES_VERSION (reading NFQUEUE $NETWORK_POLICIES_QUEUE)" \
+        60 queue_bound "$NETWORK_POLICIES_QUEUE"
+    iptables -t mangle -N "$chain" 2>/dev/null || iptables -t mangle -F "$chain"
+    iptables -t mangle -A "$chain" -m owner --uid-owner 0 -j RETURN
+    iptables -t mangle -A "$chain" -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
+    iptables -t mangle -A "$chain" -o "$BRIDGE" -j NFQUEUE --queue-num "$NETWORK_POLICIES_QUEUE" \
+        --queue-bypass
+    iptables -t mangle -C POSTROUTING -j "$chain" 2>/dev/null ||
+        iptables -t mangle -I POSTROUTING 1 -j "$chain"
 }
 
 # Prometheus: the chart's pods as its ServiceMonitor would have them scraped, the kubelet's
