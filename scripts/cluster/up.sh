@@ -492,7 +492,7 @@ start_network_policies() {
 }
 
 # Prometheus: the chart's pods as its ServiceMonitor would have them scraped, the kubelet's
-# cAdvisor, and the rule files in $PROMETHEUS_RULES_DIR (scripts/cluster/addons/prometheus.yml).
+# resource metrics, and the rule files in $PROMETHEUS_RULES_DIR (addons/prometheus.yml).
 # Root like the other host processes: kube-network-policies passes the node's root traffic (the
 # kubelet's probes), so a release's NetworkPolicy does not stop the scrapes.
 start_prometheus() {
