@@ -22,17 +22,19 @@ built=()
 
 usage() {
     cat <<EOF
-usage: scripts/cluster/build.sh [-h|--help]
+usage: scripts/cluster/build.sh [-h|--help] [--only STEP...]
 
 Build the local test cluster's binaries and images into the cache, only what is absent
 (make cluster-build; needs Go, gcc and libseccomp-dev; Docker for the Locust image).
+
+  --only STEP...  run only these build_ steps (e.g. --only build_prometheus)
 
 Settings (environment, default in parentheses):
   CELSIUSIFY_CLUSTER_CACHE  binaries and images ($CLUSTER_CACHE)
   GOCACHE_CLUSTER           Go build cache ($GOCACHE)
   PYTHON                    runs scripts/cluster/image.py (python3)
   K8S_VERSION CONTAINERD_VERSION RUNC_VERSION ETCD_VERSION COREDNS_VERSION
-  METRICS_SERVER_VERSION PAUSE_VERSION
+  METRICS_SERVER_VERSION PAUSE_VERSION NETWORK_POLICIES_VERSION PROMETHEUS_VERSION
                             the pinned set (scripts/cluster/versions.sh)
 EOF
 }
@@ -69,6 +71,18 @@ finish() {
     printf '%s\n' "$secs" >"$dir/build-seconds"
     built+=("$name ${secs}s")
     log "$name built in ${secs}s: $(find "$dir/bin" -type f -printf '%f ')"
+}
+
+# only STEP...: the named build_ steps alone.
+only() {
+    local step
+    for step in "$@"; do
+        [[ $step == build_* && $(type -t "$step") == function ]] || {
+            echo "build.sh: no step $step (see -h)" >&2
+            exit 1
+        }
+    done
+    for step in "$@"; do "$step"; done
 }
 
 # --- steps, in the order main runs them ------------------------------------------------------
@@ -231,6 +245,51 @@ build_metrics_server() {
     finish "$dir" "metrics-server $METRICS_SERVER_VERSION" "$start"
 }
 
+# kube-network-policies, kind's NetworkPolicy agent. Its main package is the module's cmd/, so
+# the binary is named here (go install would call it "cmd").
+build_network_policies() {
+    local dir=$CLUSTER_CACHE/kube-network-policies-$NETWORK_POLICIES_VERSION
+    [[ -x $dir/bin/kube-network-policies ]] && return 0
+    log "building kube-network-policies $NETWORK_POLICIES_VERSION"
+    local start pkg=sigs.k8s.io/kube-network-policies/cmd
+    start=$(date +%s)
+    new_wrapper "$dir" kube-network-policies
+    (
+        cd "$dir/mod"
+        go mod edit -require="sigs.k8s.io/kube-network-policies@$NETWORK_POLICIES_VERSION"
+        tools_file "$dir" "$pkg"
+        go mod tidy
+        CGO_ENABLED=0 "${NICE[@]}" go build -trimpath -ldflags "-s -w" \
+            -o "$dir/bin.tmp/kube-network-policies" "$pkg"
+    )
+    finish "$dir" "kube-network-policies $NETWORK_POLICIES_VERSION" "$start"
+}
+
+# The Prometheus server (module tag v0.3MM.P is release 3.MM.P). Only Kubernetes service
+# discovery is compiled in (upstream's remove_all_sd and enable_<name>_sd tags: the other
+# mechanisms' cloud SDKs would double the build), and no UI assets (upstream's builtinassets tag
+# needs the UI built with npm): the API is what the tests read.
+build_prometheus() {
+    local dir=$CLUSTER_CACHE/prometheus-$PROMETHEUS_VERSION
+    [[ -x $dir/bin/prometheus ]] && return 0
+    local minor=${PROMETHEUS_VERSION#v0.}
+    local release="3.$((10#${minor%%.*} - 300)).${minor#*.}"
+    log "building Prometheus $release ($PROMETHEUS_VERSION)"
+    local start base=github.com/prometheus/prometheus
+    start=$(date +%s)
+    new_wrapper "$dir" prometheus
+    (
+        cd "$dir/mod"
+        go mod edit -require="$base@$PROMETHEUS_VERSION"
+        tools_file "$dir" "$base/cmd/prometheus"
+        go mod tidy
+        local ldflags="-s -w -X github.com/prometheus/common/version.Version=$release"
+        CGO_ENABLED=0 "${NICE[@]}" go build -trimpath -tags "remove_all_sd enable_kubernetes_sd" \
+            -ldflags "$ldflags" -o "$dir/bin.tmp/prometheus" "$base/cmd/prometheus"
+    )
+    finish "$dir" "prometheus $PROMETHEUS_VERSION" "$start"
+}
+
 # Images: docker-archive tarballs that `ctr images import` reads (no registry; Docker only for Locust).
 build_images() {
     mkdir -p "$IMAGES_DIR"
@@ -271,6 +330,14 @@ main() {
         usage
         return 0
         ;;
+    --only)
+        shift
+        total_start=$(date +%s)
+        mkdir -p "$CLUSTER_CACHE"
+        only "$@"
+        report_times
+        return 0
+        ;;
     esac
     total_start=$(date +%s)
     mkdir -p "$CLUSTER_CACHE"
@@ -281,6 +348,8 @@ main() {
     build_pause
     build_coredns
     build_metrics_server
+    build_network_policies
+    build_prometheus
     build_images
     build_locust_image
     report_times

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Stop the local test cluster and remove everything up.sh made: its processes (by their
 # pid files; container shims by the cluster's own containerd socket; pod processes by the
-# kubelet's kubepods cgroups), iptables chains (KUBE-*, CNI-*), mounts under its state and run
-# directories (pod volumes, overlay rootfs, network namespaces), the bridge, the cgroups, and
-# the state itself (KEEP_STATE=1 keeps certificates and logs). Safe to run when nothing is up.
+# kubelet's kubepods cgroups), iptables chains (KUBE-*, CNI-*, the NetworkPolicy queue's), mounts
+# under its state and run directories (pod volumes, overlay rootfs, network namespaces), the
+# bridge, the cgroups, and the state itself (KEEP_STATE=1 keeps certificates and logs). Safe to
+# run when nothing is up.
 #
 # Read it as a table of contents: the settings, the helpers, one stop_<component> function per
 # step, and main at the bottom, which calls the steps in order.
@@ -18,10 +19,13 @@ source scripts/cluster/env.sh
 
 usage() {
     cat <<EOF
-usage: scripts/cluster/down.sh [-h|--help]
+usage: scripts/cluster/down.sh [-h|--help] [--only STEP...]
 
 Stop the local test cluster (make cluster-down; needs root) and remove its processes, iptables
 chains, mounts, bridge, cgroups and state. Safe to run when nothing is up.
+
+  --only STEP...  run only these stop_ steps and leave the rest of the cluster up
+                  (e.g. --only stop_network_policies; up.sh --only starts it again)
 
 Settings (environment, default in parentheses):
   KEEP_STATE=1              keep $STATE_DIR (certificates and logs)
@@ -34,13 +38,14 @@ EOF
 # --- helpers ---------------------------------------------------------------------------------
 log() { printf '==> %s\n' "$*" >&2; }
 
-# kill_pid NAME: TERM the process in $RUN_DIR/pids/NAME, KILL it after 10 s.
+# kill_pid NAME [SIGNAL]: SIGNAL (default TERM) to the process in $RUN_DIR/pids/NAME, KILL it
+# after 10 s.
 kill_pid() {
-    local file=$RUN_DIR/pids/$1 pid i
+    local file=$RUN_DIR/pids/$1 signal=${2:-TERM} pid i
     [[ -f $file ]] || return 0
     pid=$(cat "$file")
     if kill -0 "$pid" 2>/dev/null; then
-        kill "$pid" 2>/dev/null || true
+        kill -s "$signal" "$pid" 2>/dev/null || true
         for ((i = 0; i < 100; i++)); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
@@ -102,12 +107,40 @@ unmount_all() {
         'index($5, a) == 1 || index($5, b) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
 }
 
+# only STEP...: the named stop_ steps alone; the rest of the cluster stays up.
+only() {
+    local step
+    for step in "$@"; do
+        [[ $step == stop_* && $(type -t "$step") == function ]] || {
+            echo "cluster-down: no step $step (see -h)" >&2
+            exit 1
+        }
+    done
+    for step in "$@"; do "$step"; done
+}
+
 # --- steps, in the order main runs them ------------------------------------------------------
 check_root() {
     [[ $(id -u) == 0 ]] || {
         echo "cluster-down: needs root" >&2
         exit 1
     }
+}
+
+# First, while the API server still answers. Prometheus keeps its data under the state
+# directory, which goes with the rest.
+stop_prometheus() { kill_pid prometheus; }
+
+# The chain that queues connections for kube-network-policies, then the agent, with SIGINT: its
+# only shutdown signal (it removes its nftables table then, where a kernel let it load one).
+stop_network_policies() {
+    local chain=$NETWORK_POLICIES_CHAIN
+    while iptables -t mangle -D POSTROUTING -j "$chain" 2>/dev/null; do :; done
+    if iptables -t mangle -F "$chain" 2>/dev/null; then
+        iptables -t mangle -X "$chain"
+        log "deleted iptables chain mangle $chain"
+    fi
+    kill_pid kube-network-policies INT
 }
 
 stop_kubelet() { kill_pid kubelet; }
@@ -186,8 +219,16 @@ main() {
         usage
         return 0
         ;;
+    --only)
+        shift
+        check_root
+        only "$@"
+        return 0
+        ;;
     esac
     check_root
+    stop_prometheus
+    stop_network_policies
     stop_kubelet
     stop_pods
     stop_kube_proxy

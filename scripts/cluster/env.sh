@@ -20,3 +20,13 @@ APISERVER_PORT=6443
 EGRESS_COMMENT=celsiusify-local-no-egress
 ETCD_PORT=2379
 ETCD_PEER_PORT=2380
+# kube-network-policies: the NFQUEUE it gives verdicts on, the iptables chain (table mangle)
+# that sends it the first packet of each connection to a pod, and its metrics, on loopback.
+NETWORK_POLICIES_QUEUE=100
+NETWORK_POLICIES_CHAIN=CELSIUSIFY-NETPOL
+NETWORK_POLICIES_METRICS=127.0.0.1:9080
+# Prometheus: web UI and API on loopback only; rule files are read from PROMETHEUS_RULES_DIR
+# (*.yaml) at start and on POST /-/reload.
+PROMETHEUS_ADDRESS=127.0.0.1:9090
+PROMETHEUS_DIR=$STATE_DIR/prometheus
+PROMETHEUS_RULES_DIR=$PROMETHEUS_DIR/rules

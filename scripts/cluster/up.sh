@@ -2,8 +2,9 @@
 # Start the local single-node test cluster from host processes (binaries from build.sh):
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a containerd of its own (own
 # root, state and socket; Docker's containerd is never touched), kubelet (cgroupfs, bridge CNI),
-# kube-proxy (iptables), CoreDNS and metrics-server. Everything listens on loopback or on the
-# cluster's own bridge; no name resolves outside cluster.local. Stop it with down.sh.
+# kube-proxy (iptables), CoreDNS and metrics-server, kube-network-policies (NetworkPolicy) and
+# Prometheus. Everything listens on loopback or on the cluster's own bridge; no name resolves
+# outside cluster.local. Stop it with down.sh.
 #
 # Read it as a table of contents: the settings, the helpers, one function per step (each
 # start_<component> starts one and waits for it where the cluster needs it ready), and main at
@@ -20,10 +21,13 @@ pki=$STATE_DIR/pki
 
 usage() {
     cat <<EOF
-usage: scripts/cluster/up.sh [-h|--help]
+usage: scripts/cluster/up.sh [-h|--help] [--only STEP...]
 
 Start the local single-node test cluster (make cluster-up; needs root and make cluster-build).
 Stop it with scripts/cluster/down.sh (make cluster-down).
+
+  --only STEP...  run only these start_ steps, on a cluster that is up (one component again,
+                  e.g. --only start_prometheus after down.sh --only stop_prometheus)
 
 Settings (environment, default in parentheses):
   CELSIUSIFY_CLUSTER_CACHE  binaries and images ($CLUSTER_CACHE)
@@ -31,9 +35,9 @@ Settings (environment, default in parentheses):
   CELSIUSIFY_CLUSTER_RUN    pid files and sockets ($RUN_DIR)
   CNI_BIN_DIR               bridge and host-local CNI plugins ($CNI_BIN_DIR)
   K8S_VERSION CONTAINERD_VERSION RUNC_VERSION ETCD_VERSION COREDNS_VERSION
-  METRICS_SERVER_VERSION PAUSE_VERSION
+  METRICS_SERVER_VERSION PAUSE_VERSION NETWORK_POLICIES_VERSION PROMETHEUS_VERSION
                             the pinned set (scripts/cluster/versions.sh)
-Afterwards: export KUBECONFIG=$KUBECONFIG_ADMIN
+Afterwards: export KUBECONFIG=$KUBECONFIG_ADMIN; Prometheus on http://$PROMETHEUS_ADDRESS
 EOF
 }
 
@@ -148,14 +152,42 @@ sys.exit(0 if (r[3] & 0x0F) == 0 and struct.unpack(">H", r[6:8])[0] > 0 else 1)
 PY
 }
 
+# service_account_files NAME DIR: what a pod of ServiceAccount kube-system/NAME finds in
+# /var/run/secrets/kubernetes.io/serviceaccount (a token, the cluster CA, the namespace), in DIR.
+service_account_files() {
+    local name=$1 dir=$2
+    mkdir -p "$dir"
+    chmod 0700 "$dir"
+    kc -n kube-system create token "$name" --duration 8760h >"$dir/token.new"
+    mv "$dir/token.new" "$dir/token"
+    cp "$pki/ca.crt" "$dir/ca.crt"
+    printf kube-system >"$dir/namespace"
+}
+
+# queue_bound NUMBER: a process reads that NFQUEUE.
+queue_bound() {
+    awk -v q="$1" '$1 == q { found = 1 } END { exit !found }' /proc/net/netfilter/nfnetlink_queue
+}
+
+# only STEP...: the named start_ steps alone, on a cluster that is up.
+only() {
+    local step
+    for step in "$@"; do
+        [[ $step == start_* && $(type -t "$step") == function ]] || die "no step $step (see -h)"
+    done
+    export PATH=$CONTAINERD_BIN:$RUNC_BIN:$K8S_BIN:$PATH
+    for step in "$@"; do "$step"; done
+}
+
 # --- steps, in the order main runs them ------------------------------------------------------
 check_prerequisites() {
     [[ $(id -u) == 0 ]] || die "needs root (network devices, iptables, mounts, cgroups)"
     for bin in "$K8S_BIN/kubelet" "$CONTAINERD_BIN/containerd" "$RUNC_BIN/runc" "$ETCD_BIN/etcd" \
-        "$COREDNS_BIN/coredns" "$METRICS_SERVER_BIN/metrics-server" "$IMAGES_DIR/pause.tar"; do
+        "$COREDNS_BIN/coredns" "$METRICS_SERVER_BIN/metrics-server" "$IMAGES_DIR/pause.tar" \
+        "$NETWORK_POLICIES_BIN/kube-network-policies" "$PROMETHEUS_BIN/prometheus"; do
         [[ -e $bin ]] || die "missing $bin: run make cluster-build"
     done
-    for cmd in openssl iptables ip; do
+    for cmd in openssl iptables ip unshare; do
         command -v "$cmd" >/dev/null || die "missing $cmd"
     done
     [[ -x $CNI_BIN_DIR/bridge && -x $CNI_BIN_DIR/host-local ]] ||
@@ -416,6 +448,68 @@ wait_metrics_server() {
     wait_for "metrics API (kubectl top pods -A)" 180 kc top pods -A
 }
 
+# kube-network-policies: NetworkPolicy enforced on the node, whatever the CNI. The first packet
+# of each new connection goes to NFQUEUE $NETWORK_POLICIES_QUEUE and the agent answers accept or
+# drop from the policies, pods and namespaces it watches. It knows only the in-cluster client
+# configuration (KUBERNETES_SERVICE_*, a token and CA at fixed paths), so it gets what a pod
+# gets: in a mount namespace of its own, a tmpfs over /run (hiding the host's) holds its
+# ServiceAccount's files at /var/run/secrets/kubernetes.io/serviceaccount. Its NRI client finds
+# no socket (containerd's NRI is off; v0.8.0 ignores --disable-nri): pod IPs come from the API.
+# The 1766 workaround is for kernels before 6.12.
+#
+# The agent's own nftables table cannot load on this kernel: it has NFQUEUE as an x_tables
+# target but no nft `queue` expression (the table's flush fails with "netlink receive: no such
+# file or directory"). The chain below does the table's job with that target: every new
+# connection that leaves through the bridge, except the node's root traffic (the kubelet's
+# probes, as upstream's table lets through). All of them, not only those of pods under a policy
+# (that set lived in the table): the agent accepts the rest. Fail-open, agent and rule alike:
+# without the agent, or with its queue full, packets pass instead of the shared cluster going
+# dark; the tests see enforcement itself, not the agent's presence.
+start_network_policies() {
+    local sa=$STATE_DIR/kube-network-policies/serviceaccount chain=$NETWORK_POLICIES_CHAIN
+    kc apply -f scripts/cluster/addons/kube-network-policies.yaml >/dev/null
+    service_account_files kube-network-policies "$sa"
+    # shellcheck disable=SC2016  # $1 and $@ belong to the inner shell
+    start kube-network-policies env KUBERNETES_SERVICE_HOST="$NODE_IP" \
+        KUBERNETES_SERVICE_PORT="$APISERVER_PORT" \
+        unshare --mount --propagation private -- sh -c '
+            mount -t tmpfs -o mode=0755,size=1m tmpfs /run &&
+            mkdir -p /run/secrets/kubernetes.io/serviceaccount &&
+            mount -o bind,ro "$1" /run/secrets/kubernetes.io/serviceaccount &&
+            shift && exec "$@"' sh "$sa" \
+        "$NETWORK_POLICIES_BIN/kube-network-policies" --hostname-override "$NODE_NAME" \
+        --disable-nri --fail-open --nfqueue-id "$NETWORK_POLICIES_QUEUE" \
+        --metrics-bind-address "$NETWORK_POLICIES_METRICS" --netfilter-bug-1766-fix=false --v 1
+    wait_for "kube-network-policies $NETWORK_POLICIES_VERSION (reading NFQUEUE $NETWORK_POLICIES_QUEUE)" \
+        60 queue_bound "$NETWORK_POLICIES_QUEUE"
+    iptables -t mangle -N "$chain" 2>/dev/null || iptables -t mangle -F "$chain"
+    iptables -t mangle -A "$chain" -m owner --uid-owner 0 -j RETURN
+    iptables -t mangle -A "$chain" -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
+    iptables -t mangle -A "$chain" -o "$BRIDGE" -j NFQUEUE --queue-num "$NETWORK_POLICIES_QUEUE" \
+        --queue-bypass
+    iptables -t mangle -C POSTROUTING -j "$chain" 2>/dev/null ||
+        iptables -t mangle -I POSTROUTING 1 -j "$chain"
+}
+
+# Prometheus: the chart's pods as its ServiceMonitor would have them scraped, the kubelet's
+# resource metrics, and the rule files in $PROMETHEUS_RULES_DIR (addons/prometheus.yml).
+# Root like the other host processes: kube-network-policies passes the node's root traffic (the
+# kubelet's probes), so a release's NetworkPolicy does not stop the scrapes.
+start_prometheus() {
+    local sa=$PROMETHEUS_DIR/serviceaccount
+    mkdir -p "$PROMETHEUS_DIR/data" "$PROMETHEUS_RULES_DIR"
+    kc apply -f scripts/cluster/addons/prometheus.yaml >/dev/null
+    service_account_files prometheus "$sa"
+    sed -e "s#@API_SERVER@#$NODE_IP:$APISERVER_PORT#g" -e "s#@SA_DIR@#$sa#g" \
+        -e "s#@RULES_DIR@#$PROMETHEUS_RULES_DIR#g" \
+        scripts/cluster/addons/prometheus.yml >"$PROMETHEUS_DIR/prometheus.yml"
+    start prometheus "$PROMETHEUS_BIN/prometheus" --config.file "$PROMETHEUS_DIR/prometheus.yml" \
+        --storage.tsdb.path "$PROMETHEUS_DIR/data" --storage.tsdb.retention.time 1d \
+        --web.listen-address "$PROMETHEUS_ADDRESS" --web.enable-lifecycle
+    wait_for "Prometheus $PROMETHEUS_VERSION (http://$PROMETHEUS_ADDRESS)" 60 \
+        curl -sf "http://$PROMETHEUS_ADDRESS/-/ready"
+}
+
 wait_image_imports() {
     ((${#imports[@]} == 0)) || wait "${imports[@]}"
     log "images: $("$CONTAINERD_BIN/ctr" --address "$CONTAINERD_SOCK" -n k8s.io images ls -q 2>/dev/null | grep -v '^sha256' | tr '\n' ' ')"
@@ -426,6 +520,12 @@ main() {
     case ${1:-} in
     -h | --help)
         usage
+        return 0
+        ;;
+    --only)
+        shift
+        t0=$(date +%s)
+        only "$@"
         return 0
         ;;
     esac
@@ -446,6 +546,8 @@ main() {
     start_addons
     wait_coredns
     wait_metrics_server
+    start_network_policies
+    start_prometheus
     wait_image_imports
     log "cluster up in $(($(date +%s) - t0))s; export KUBECONFIG=$KUBECONFIG_ADMIN"
 }

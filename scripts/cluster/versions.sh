@@ -12,6 +12,11 @@
 #   CoreDNS 1.14.6: the version in Kubernetes 1.37's build/dependencies.yaml.
 #   metrics-server 0.9.0: the only release on the module proxy built against client-go 0.36.
 #   pause 3.10.2: build/pause/Makefile TAG of Kubernetes 1.37.2.
+#   kube-network-policies 0.8.0: kind's NetworkPolicy agent (nftables + NFQUEUE, no CNI of its
+#     own, so it enforces on the bridge CNI); the newest release on the module proxy.
+#   Prometheus v0.316.0 (= 3.16.0; the module tags 3.x as v0.3MM.P): newest on the module proxy,
+#     the same pin as scripts/tools/promtool.sh's, so the rules the chart tests check with
+#     promtool are the ones this server evaluates.
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 CONTAINERD_VERSION=${CONTAINERD_VERSION:-v2.4.2}
 RUNC_VERSION=${RUNC_VERSION:-v1.5.2}
@@ -19,6 +24,8 @@ ETCD_VERSION=${ETCD_VERSION:-v3.7.3}
 COREDNS_VERSION=${COREDNS_VERSION:-v1.14.6}
 METRICS_SERVER_VERSION=${METRICS_SERVER_VERSION:-v0.9.0}
 PAUSE_VERSION=${PAUSE_VERSION:-3.10.2}
+NETWORK_POLICIES_VERSION=${NETWORK_POLICIES_VERSION:-v0.8.0}
+PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-v0.316.0}
 
 CLUSTER_CACHE=${CELSIUSIFY_CLUSTER_CACHE:-/var/cache/celsiusify-cluster}
 # Where each pinned set of binaries lives once built.
@@ -29,6 +36,8 @@ ETCD_BIN=$CLUSTER_CACHE/etcd-$ETCD_VERSION/bin
 COREDNS_BIN=$CLUSTER_CACHE/coredns-$COREDNS_VERSION/bin
 METRICS_SERVER_BIN=$CLUSTER_CACHE/metrics-server-$METRICS_SERVER_VERSION/bin
 PAUSE_BIN=$CLUSTER_CACHE/pause-$PAUSE_VERSION/bin
+NETWORK_POLICIES_BIN=$CLUSTER_CACHE/kube-network-policies-$NETWORK_POLICIES_VERSION/bin
+PROMETHEUS_BIN=$CLUSTER_CACHE/prometheus-$PROMETHEUS_VERSION/bin
 IMAGES_DIR=$CLUSTER_CACHE/images
 
 PAUSE_IMAGE=registry.k8s.io/pause:$PAUSE_VERSION

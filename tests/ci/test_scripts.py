@@ -143,7 +143,8 @@ def test_every_function_is_called(script: str) -> None:
 
 
 def test_up_starts_the_components_in_the_order_the_cluster_needs() -> None:
-    """etcd before the API server, containerd before the kubelet, the node before the add-ons."""
+    """etcd before the API server, containerd before the kubelet, the node before the add-ons,
+    and the policy agent and Prometheus last: both read the API and watch the node's pods."""
     calls = main_calls((SCRIPTS / "cluster/up.sh").read_text())
     assert [name for name in calls if name.startswith("start_")] == [
         "start_bridge",
@@ -156,4 +157,6 @@ def test_up_starts_the_components_in_the_order_the_cluster_needs() -> None:
         "start_kubelet",
         "start_kube_proxy",
         "start_addons",
+        "start_network_policies",
+        "start_prometheus",
     ]
