@@ -10,7 +10,7 @@ readonly MODULE=github.com/prometheus/prometheus
 
 usage() {
     cat <<USAGE
-usage: $(basename "$0") [-h] [-n] [-v VERSION]
+usage: scripts/tools/promtool.sh [-h] [-n] [-v VERSION]
 
 Build promtool (${MODULE}/cmd/promtool@VERSION) unless the cached binary exists,
 then print its path on stdout (build output goes to stderr).
@@ -39,6 +39,10 @@ release_of() {
     fi
 }
 
+if [[ ${1:-} == --help ]]; then
+    usage
+    exit 0
+fi
 version=${PROMTOOL_VERSION:-$DEFAULT_VERSION}
 build=true
 while getopts ":hnv:" opt; do
