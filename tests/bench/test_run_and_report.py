@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from bench import results
 from bench.measure import run
+from bench.measure.allotment import DEFAULT_PERIOD_US, default_cpus
 from bench.report import report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +52,30 @@ def test_run_writes_the_results_folder(run_dir: Path) -> None:
     assert sum(row["is_capacity"] == "True" for row in rows) == 1
 
 
+def test_run_holds_the_app_in_the_cpu_allotment(run_dir: Path) -> None:
+    meta = json.loads((run_dir / "meta.json").read_text())
+    allotment = meta["allotment"]
+    if allotment["method"] == "pinned":  # no writable cgroup here: today's pinning instead
+        assert meta["limit"] == "lower bound"
+        assert allotment["unheld_reason"]
+        return
+    assert allotment["method"] == "cgroup"
+    assert allotment["cpus"] == meta["server_cpus"] == default_cpus()
+    assert allotment["period_us"] == DEFAULT_PERIOD_US
+    assert allotment["quota_us"] == round(default_cpus() * DEFAULT_PERIOD_US)
+    assert allotment["cgroup_version"] in (1, 2)
+    assert meta["limit"] in ("server-limited", "lower bound")
+    assert meta["standin"] is False
+    assert "highest weight" in meta["loadgen_pinning"]
+    rows = results.read_throttling(run_dir / results.THROTTLING_FILE)
+    assert len(rows) >= 8  # one a second over two 5 s steps
+    assert rows[-1].nr_periods > rows[0].nr_periods
+    assert rows[-1].usage_usec is not None
+    cpu = results.read_cpu(run_dir / "cpu.csv")
+    used = [sample.server_percent for sample in cpu[2:] if sample.server_percent is not None]
+    assert max(used) <= default_cpus() * 100 * 1.1  # the quota held the app
+
+
 def test_report_pages_and_pngs(run_dir: Path, tmp_path: Path) -> None:
     second = tmp_path / "second-run"
     shutil.copytree(run_dir, second)
@@ -60,7 +85,8 @@ def test_report_pages_and_pngs(run_dir: Path, tmp_path: Path) -> None:
     assert len(pdf.pages) == 4
     first_page = " ".join(pdf.pages[0].extract_text().split())
     assert "Celsiusify benchmark report" in first_page
-    assert "× the requests per CPU-second used of celsiusify (" in first_page
+    # Both copies were held to the same allotment: compared per allotted CPU.
+    assert "× the requests per allotted CPU of FastAPI (" in first_page
     assert "Throughput–latency curves" in pdf.pages[1].extract_text()
     for name in ("curves.png", "cpu.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
