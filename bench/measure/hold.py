@@ -86,9 +86,9 @@ def allotment_size(cpus: float | None, period_us: int) -> float:
 # --- counters of a cgroup that is not ours ---------------------------------------------------
 
 
-def counters_of(pid: int) -> Callable[[], CpuSample]:
-    """A reader of the counters of the cgroup a process is in (a container's, Docker's quota).
-    OSError when its cgroup cannot be found or has no CFS counters."""
+def counters_of(pid: int) -> tuple[int, Callable[[], CpuSample]]:
+    """The cgroup version and a reader of the counters of the cgroup a process is in (a
+    container's, Docker's quota). OSError when it cannot be found or has no CFS counters."""
     mounts = parse_mounts(read(MOUNTS))
     own = parse_own_cgroups(read(Path(f"/proc/{pid}/cgroup")))
     found = {
@@ -107,7 +107,7 @@ def counters_of(pid: int) -> Callable[[], CpuSample]:
             text = read(usage) if usage else None
             return sample_from(1, read(cpu / "cpu.stat"), text, time.monotonic())
 
-        return v1
+        return 1, v1
     unified = [mount for mount in mounts if mount.version == 2]
     if unified and "" in own:
         directory = unified[0].path / own[""].lstrip("/")
@@ -116,7 +116,7 @@ def counters_of(pid: int) -> Callable[[], CpuSample]:
             def v2() -> CpuSample:
                 return sample_from(2, read(directory / "cpu.stat"), None, time.monotonic())
 
-            return v2
+            return 2, v2
     raise OSError(f"no CFS counters for the cgroup of pid {pid}")
 
 
@@ -344,13 +344,13 @@ def container_hold(
         if result.returncode != 0:
             message = (result.stderr.strip().splitlines() or ["failed"])[-1]
             raise ValueError(f"--container {name}: {' '.join(command)}: {message}")
-    try:
-        counters: Callable[[], CpuSample] | None = counters_of(before["pid"])
-    except OSError:
-        counters = None
+    version: int | None = None
+    counters: Callable[[], CpuSample] | None = None
+    with contextlib.suppress(OSError):
+        version, counters = counters_of(before["pid"])
     detail = {"container": name, "docker_update": command[2:-1] if update else None}
-    held = Held("docker", cpus, period_us, quota_us(cpus, period_us), counters=counters,
-                detail=detail)  # fmt: skip
+    held = Held("docker", cpus, period_us, quota_us(cpus, period_us), version,
+                counters=counters, detail=detail)  # fmt: skip
     try:
         yield held
     finally:

@@ -210,7 +210,7 @@ def run_meta(
         allotment["throttled_share_at_capacity"] = share
         if share is not None:
             note += f"; the quota throttled the server in {share:.0%} of its periods at capacity"
-    if not capacity.lower_bound:
+    if limit(capacity) == "server-limited":
         note += ". Server-limited: the server broke the SLO while the load generator had CPU left"
     return build_meta(
         "run", argv, capacity, target=target, url=url if args.url else "local (python -m app)",
