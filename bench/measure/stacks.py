@@ -116,11 +116,15 @@ def tfserving_for_run(args: argparse.Namespace, cpus: float, period: int) -> Ite
         yield TfServing(skipped=why)
         return
     cores = (cpu_sets() or (None, None))[0]
-    try:
-        with tfserving.container(args.tfserving_image, cpus, period, cores) as (url, name):
-            yield TfServing(["--url", url, "--container", name], container_started=True)
-    except RuntimeError as error:
-        yield TfServing(skipped=str(error))
+    with contextlib.ExitStack() as stack:
+        try:
+            url, name = stack.enter_context(
+                tfserving.container(args.tfserving_image, cpus, period, cores)
+            )
+        except RuntimeError as error:
+            yield TfServing(skipped=str(error))
+            return
+        yield TfServing(["--url", url, "--container", name], container_started=True)
 
 
 def check_tfserving(args: argparse.Namespace) -> None:
@@ -151,8 +155,19 @@ def measure_target(folder: Path, argv: list[str], container_started: bool = Fals
     except ValueError as error:
         print(f"bench: {args.target}: {error}")
         return 2
-    return measurement.measure(args, argv, target=args.target, run_dir=folder / args.target,
-                       allotment=allotment, standin=standin)  # fmt: skip
+    return measurement.measure(
+        args, argv, target=args.target, run_dir=folder / args.target, allotment=allotment,
+        standin=standin,
+    )  # fmt: skip
+
+
+def _record(comparison: dict[str, Any], folder: Path, target: str, code: int) -> None:
+    # A target whose run recorded no load step cannot be reported: not one of the runs.
+    if code == 0:
+        comparison["runs"].append(target)
+    else:
+        comparison["skipped"][target] = "its run recorded no load step (see the output above)"
+    write_comparison(folder, comparison)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,8 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with measurement.signals_unwind():
             codes.append(measure_target(folder, run_argv(args, cpus, FASTAPI)))
-            comparison["runs"].append(FASTAPI.name)
-            write_comparison(folder, comparison)
+            _record(comparison, folder, FASTAPI.name, codes[-1])
             with tfserving_for_run(args, cpus, period) as plan:
                 if plan.skipped:
                     print(f"bench: TF Serving skipped: {plan.skipped}", flush=True)
@@ -188,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else:
                     argv_tf = run_argv(args, cpus, TFSERVING, *plan.extra)
                     codes.append(measure_target(folder, argv_tf, plan.container_started))
-                    comparison["runs"].append(TFSERVING.name)
+                    _record(comparison, folder, TFSERVING.name, codes[-1])
     except (KeyboardInterrupt, measurement.Stopped) as error:
         print(f"\nbench: stopped by {error or 'SIGINT'}: Locust and the servers stopped, "
               "no cgroup left")  # fmt: skip
