@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"compare: {error}")
         return 2
     skipped = [
-        f"{target} skipped: {why}"
+        f"{headline.STACK_NAMES.get(target, target)} was not run: {why}."
         for comparison in comparisons if comparison
         for target, why in comparison.get("skipped", {}).items()
     ]  # fmt: skip
@@ -47,8 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(headline.markdown(rows)))
         return 0
     print(headline.lead(rows))
-    for line in skipped:
-        print(line)
+    if skipped:
+        print(("No verdict: " if len(runs) == 1 else "") + " ".join(skipped))
     print()
     print("\n".join(tables.text(headline.headline_table(rows))))
     print()

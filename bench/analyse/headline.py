@@ -356,9 +356,13 @@ def how_cells(row: Headline) -> list[str]:
 
 def headline_table(rows: Sequence[Headline]) -> Table:
     """Page 1's headline table, one row per run."""
-    equal = equal_load(rows)
     costs = ["n/a"] * len(rows)
-    if equal is not None:
+    equal = equal_load(rows)
+    if len(rows) == 1:  # nothing to be equal to: the cost at its capacity
+        at = [cost for cost in rows[0].efficiency if cost.users == rows[0].users]
+        costs = [f"{cost.cpu_seconds_per_1000:.3f} at {cost.users} users (capacity)" for cost in at]
+        costs = costs or ["n/a"]
+    elif equal is not None:
         costs = [f"{cost.cpu_seconds_per_1000:.3f} at {equal[0]} users" for cost in equal[1]]
     return Table(
         "Headline", HEADLINE_HEADER,
@@ -375,10 +379,11 @@ def how_table(rows: Sequence[Headline]) -> Table:
     )  # fmt: skip
 
 
-def markdown(rows: Sequence[Headline]) -> list[str]:
-    """summary.md's lines: the verdict, the headline table, where and how each run was made."""
+def markdown(rows: Sequence[Headline], also: str = "") -> list[str]:
+    """summary.md's lines: the verdict (then `also`: what a comparison skipped), the headline
+    table, where and how each run was made."""
     lines = ["# Benchmark summary", ""]
-    sentence = lead(rows)
+    sentence = " ".join(part for part in (lead(rows), also) if part)
     if sentence:
         lines += [f"**{sentence}**", ""]
     lines += tables.markdown(headline_table(rows))
@@ -413,4 +418,7 @@ def lead(rows: Sequence[Headline]) -> str:
         text += ": " + ", ".join(per_cpu)
     if row.lower_bound:
         text += f" — a lower bound: {row.limit}"
+    elif row.allotment is not None:
+        text += (f" — server-limited at {row.allotment[0]:g} CPU: a step broke the SLO while the "
+                 "load generator had CPU left")  # fmt: skip
     return text + "."

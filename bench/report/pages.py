@@ -54,7 +54,7 @@ def _answer(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> Page:
     )
     figure.text(0.04, 0.95, TITLE, fontsize=18, fontweight="bold", va="top")
     figure.text(0.04, 0.905, subtitle, fontsize=9, color="#444444", va="top")
-    sentence = headline.lead(rows)
+    sentence = " ".join(part for part in (headline.lead(rows), skipped_sentence(runs)) if part)
     wrapped = textwrap.fill(sentence, 105)
     figure.text(
         0.04, 0.86, wrapped, fontsize=13, fontweight="bold", va="top", linespacing=1.4,
@@ -78,6 +78,18 @@ def _answer(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> Page:
     return Page("answer", figure, section, chart=False)
 
 
+def skipped_sentence(runs: Sequence[Run]) -> str:
+    """What the comparison folders of these runs skipped and why ('' when nothing)."""
+    skipped = []
+    for folder in dict.fromkeys(run.path.parent for run in runs if run.in_comparison):
+        comparison = read_comparison(folder) or {}
+        skipped += [f"{headline.STACK_NAMES.get(target, target)} was not run: {why}."
+                    for target, why in (comparison.get("skipped") or {}).items()]  # fmt: skip
+    if not skipped:
+        return ""
+    return "No verdict: " + " ".join(skipped) if len(runs) == 1 else " ".join(skipped)
+
+
 def _answer_notes(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> list[str]:
     notes = [
         f"{row.target}: lower bound because " + "; ".join(row.reasons) + "."
@@ -92,10 +104,6 @@ def _answer_notes(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> lis
         "server: its figures are marked STAND-IN and kept out of any verdict."
         for run in runs if run.standin
     ]  # fmt: skip
-    for folder in dict.fromkeys(run.path.parent for run in runs if run.in_comparison):
-        comparison = read_comparison(folder) or {}
-        notes += [f"{target} was not run: {why}." for target, why in
-                  (comparison.get("skipped") or {}).items()]  # fmt: skip
     kept = [run.path.name for run in runs if locust_html_path(run.path, run.target).exists()]
     if kept:
         notes.append("Locust's own HTML report is kept next to each run: " + ", ".join(kept) + ".")

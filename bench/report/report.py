@@ -31,7 +31,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from bench.analyse import headline, planning
 from bench.analyse.capacity import BenchDataError
 from bench.report import html, plots
-from bench.report.pages import TITLE, build_pages
+from bench.report.pages import TITLE, build_pages, skipped_sentence
 from bench.results import Run, load_run, read_comparison, run_folders
 
 DEFAULT_RATE = 10_000.0
@@ -59,7 +59,7 @@ def write_report(
         run.path.name for run in runs
     )
     (out / "report.html").write_text(html.render(TITLE, subtitle, sections), "utf-8")
-    lines = headline.markdown(headline.headlines(runs))
+    lines = headline.markdown(headline.headlines(runs), skipped_sentence(runs))
     (out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [out / "report.pdf", out / "report.html", *written, out / "summary.md"]
 

@@ -23,6 +23,7 @@ from bench.measure.allotment import DEFAULT_PERIOD_US, default_cpus
 from bench.measure.cgroups import AllotmentUnavailable, Hierarchy, locate
 from bench.measure.procs import free_port
 from bench.report import report
+from bench.results import write_comparison
 from tests.helpers.standin import tfserving_standin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -235,3 +236,20 @@ def test_a_stopped_bench_run_leaves_no_cgroup_and_no_process(signum: int, tmp_pa
     alive = [pid for pid in held if psutil.pid_exists(pid)
              and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]  # fmt: skip
     assert alive == []
+
+
+def test_a_comparison_without_tfserving_says_why_on_page_one(
+    local_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "20260101T000000Z-compare"
+    folder.mkdir()
+    local_run.rename(folder / "celsiusify")
+    why = "no image celsiusify-tfserving:dev and no base tensorflow/serving:2.18.0"
+    write_comparison(folder, {"runs": ["celsiusify"], "skipped": {"tfserving": why}})
+    assert report.main([str(folder)]) == 0
+    first = " ".join(PdfReader(folder / "report.pdf").pages[0].extract_text().split())
+    assert f"No verdict: TF Serving was not run: {why}." in first
+    assert f"No verdict: TF Serving was not run: {why}." in (folder / "summary.md").read_text()
+    capsys.readouterr()
+    assert compare.main([str(folder)]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == f"No verdict: TF Serving was not run: {why}."

@@ -76,3 +76,12 @@ def test_the_headline_table_shows_the_cost_and_the_throttling() -> None:
     table = headline_table([FASTAPI, TFSERVING])
     assert table.rows[0][-2:] == ["0.125 at 30 users", "97% of periods"]
     assert table.rows[1][-2:] == ["0.250 at 30 users", "97% of periods"]
+
+
+def test_one_held_run_says_it_is_server_limited_and_costs_at_capacity() -> None:
+    sentence = lead([FASTAPI])
+    assert sentence.startswith("celsiusify holds 2,500 req/s at p99 ≤ 50 ms (70 users")
+    assert sentence.endswith(
+        "— server-limited at 0.25 CPU: a step broke the SLO while the load generator had CPU left."
+    )
+    assert headline_table([FASTAPI]).rows[0][-2] == "0.100 at 70 users (capacity)"
