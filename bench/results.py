@@ -41,7 +41,8 @@ SUMMARY_COLUMNS = [
 ]  # fmt: skip
 CPU_COLUMNS = ["timestamp", "loadgen_percent", "server_percent"]
 # throttling.csv: the server's CFS counters (cgroup cpu.stat), one row a second, cumulative since
-# the first row; timestamp is the wall clock of Locust's history, elapsed_s counts from the first.
+# sampling began (a second before the first row); timestamp is the wall clock of Locust's
+# history, elapsed_s the seconds since sampling began.
 THROTTLING_FILE = "throttling.csv"
 THROTTLING_COLUMNS = [
     "timestamp", "elapsed_s", "usage_usec", "nr_periods", "nr_throttled", "throttled_usec",
@@ -89,7 +90,7 @@ def last_history_row(history: Path | str) -> dict[str, str] | None:
 
 @dataclass(frozen=True)
 class Throttling:
-    """One row of throttling.csv (counters cumulative since the run's first row)."""
+    """One row of throttling.csv (counters cumulative since sampling began)."""
 
     timestamp: float
     elapsed_s: float

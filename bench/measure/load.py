@@ -58,7 +58,8 @@ class CpuRecorder:
         server = tree_cpu_percent(self.server) if self.server else None
         now, counters = time.time(), self.held.sample()
         if counters is not None and self.first is not None and self.last is not None:
-            server = self._from_counters(now, counters, self.first, self.last) or server
+            used = self._from_counters(now, counters, self.first, self.last)
+            server = server if used is None else used  # the quota's own count when it has one
             self.last = counters
         self.samples.append(CpuSample(now, load, server))
         return self.samples[-1]
