@@ -106,10 +106,13 @@ base-image: ## air-gapped machines: make a local stand-in for the pinned Python 
 image: ## build the API image as $(IMAGE)
 	docker build --network host -t $(IMAGE) .
 
+# Which stack holds more load per CPU: the FastAPI app and TF Serving (when it can run: the
+# project's image, or BENCH_ARGS="--tfserving-url URL --tfserving-pid PID"; else skipped in
+# one line), each held to the same CPU quota, into results/<UTC>-compare/, then its report.
 .PHONY: bench
-bench: install ## step-load benchmark of the local app (Locust) into results/<UTC>-celsiusify/, then the report
-	$(PYTHON) -m bench run $(BENCH_ARGS)
-	$(PYTHON) -m bench report "$$(ls -d results/*-celsiusify | sort | tail -n1)"
+bench: install ## FastAPI vs TF Serving per allotted CPU (Locust step load) → results/<UTC>-compare/ + report
+	$(PYTHON) -m bench stacks $(BENCH_ARGS)
+	$(PYTHON) -m bench report "$$(ls -d results/*-compare | sort | tail -n1)"
 
 .PHONY: report
 report: install ## PDF/HTML/PNG/markdown from results folders: make report RUNS="results/A results/B"

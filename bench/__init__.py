@@ -1,5 +1,6 @@
 """Celsiusify's local benchmark: `python -m bench <command> [options]` (-h for a command's help).
 
+    stacks    `make bench`: FastAPI vs TF Serving in one CPU allotment into results/<UTC>-compare/
     run       a step-load Locust run against the local app (or --url) into results/<UTC>-<target>/
     import    a results folder from Locust CSVs made elsewhere (Locust in the cluster)
     report    report.pdf, report.html, PNGs and summary.md of one or more results folders

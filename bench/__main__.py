@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 import sys
 
-COMMANDS = ("run", "report", "perf", "import", "compare", "overload", "hpa")
+COMMANDS = ("stacks", "run", "report", "perf", "import", "compare", "overload", "hpa")
 # Where each command's module lives, under bench/ (`import` is a keyword, not a module name).
 MODULES = {
+    "stacks": "measure.stacks",
     "run": "measure.run",
     "report": "report.report",
     "perf": "measure.perf",

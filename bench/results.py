@@ -2,8 +2,11 @@
 
 `results/<run>/` holds Locust's own CSVs (`<target>_stats.csv`, `<target>_stats_history.csv`,
 `<target>_failures.csv`, `<target>_exceptions.csv`), Locust's HTML report
-(`<target>_locust.html`), `cpu.csv`, `summary.csv`, `meta.json`, `replicas.csv` when an HPA was
-recorded, and the report (`report.pdf`, `report.html`, `*.png`, `summary.md`). Commands write
+(`<target>_locust.html`), `cpu.csv`, `summary.csv`, `meta.json`, `throttling.csv` when the
+server was held to a CPU quota, `replicas.csv` when an HPA was recorded, and the report
+(`report.pdf`, `report.html`, `*.png`, `summary.md`). A comparison, `results/<run>-compare/`
+(`make bench`), holds one such folder per target, `comparison.json` (what ran, what was
+skipped and why) and the report over them. Commands write
 and read it through these functions and never import each other: meta.json is assembled by
 build_meta() alone (for `bench run` and `bench import`), and last_history_row() reads the
 latest figures while Locust still writes its history.
@@ -17,7 +20,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,14 @@ SUMMARY_COLUMNS = [
     "within_slo", "is_capacity",
 ]  # fmt: skip
 CPU_COLUMNS = ["timestamp", "loadgen_percent", "server_percent"]
+# throttling.csv: the server's CFS counters (cgroup cpu.stat), one row a second, cumulative since
+# sampling began (a second before the first row); timestamp is the wall clock of Locust's
+# history, elapsed_s the seconds since sampling began.
+THROTTLING_FILE = "throttling.csv"
+THROTTLING_COLUMNS = [
+    "timestamp", "elapsed_s", "usage_usec", "nr_periods", "nr_throttled", "throttled_usec",
+]  # fmt: skip
+COMPARISON_FILE = "comparison.json"
 # replicas.csv (bench/measure/hpa.py writes it): the first three are required; the others were added
 # later and are optional when reading, so older recordings still report.
 REPLICAS_REQUIRED = ["timestamp", "current_replicas", "desired_replicas"]
@@ -49,11 +60,13 @@ SHARE_SUFFIX = "_share.csv"
 SHARE_COLUMNS = ["time", "identifier", "answers"]
 REPORT_FILES = ("report.pdf", "report.html", "summary.md")
 # meta.json's fields, in the order written: `bench run` writes the times it ran, step_load,
-# locust_exit_code and hpa; `bench import` writes imported_utc instead.
+# locust_exit_code, hpa, the server's CPU allotment (quota, period, cgroup version), whether the
+# target was a stand-in, and the limit ("server-limited" or "lower bound"); `bench import`
+# writes imported_utc instead.
 META_FIELDS = (
     "target", "url", "user_class", "command", "started_utc", "finished_utc", "imported_utc",
     "step_load", "server_pinning", "loadgen_pinning", "server_cpus", "loadgen_cpu_percent",
-    "locust_exit_code", "capacity", "headline", "hpa", "machine",
+    "locust_exit_code", "allotment", "standin", "limit", "capacity", "headline", "hpa", "machine",
 )  # fmt: skip
 
 
@@ -102,6 +115,18 @@ def last_history_row(history: Path | str) -> dict[str, str] | None:
     return rows[-1] if rows else None
 
 
+@dataclass(frozen=True)
+class Throttling:
+    """One row of throttling.csv (counters cumulative since sampling began)."""
+
+    timestamp: float
+    elapsed_s: float
+    usage_usec: int | None
+    nr_periods: int
+    nr_throttled: int
+    throttled_usec: int
+
+
 @dataclass
 class Run:  # pylint: disable=too-many-instance-attributes
     """One results folder, loaded and checked."""
@@ -113,6 +138,7 @@ class Run:  # pylint: disable=too-many-instance-attributes
     history: list[dict[str, str]]
     cpu: list[CpuSample]
     replicas: list[dict[str, str]] | None
+    throttling: list[Throttling] = field(default_factory=list)
     # Who answered, per 5 s interval (`<target>_share.csv`), when the target names itself.
     share: list[ShareRow] | None = None
 
@@ -122,9 +148,27 @@ class Run:  # pylint: disable=too-many-instance-attributes
         return str(self.meta["target"])
 
     @property
+    def standin(self) -> bool:
+        """True when the target answered as a stand-in (tests/standins/), not the real server."""
+        return bool(self.meta.get("standin"))
+
+    @property
+    def name(self) -> str:
+        """The target's name, marked when it was a stand-in, for legends and tables."""
+        return f"{self.target} (STAND-IN)" if self.standin else self.target
+
+    @property
     def label(self) -> str:
-        """Target name and folder, for legends."""
-        return f"{self.target} ({self.path.name})"
+        """Target name and folder, for legends (a comparison's run: with the comparison's)."""
+        where = self.path.name
+        if self.in_comparison:
+            where = f"{self.path.parent.name}/{where}"
+        return f"{self.name} ({where})"
+
+    @property
+    def in_comparison(self) -> bool:
+        """True when the run is one target of a comparison folder (`make bench`)."""
+        return (self.path.parent / COMPARISON_FILE).is_file()
 
     @property
     def slo_p99_ms(self) -> float:
@@ -218,9 +262,65 @@ def load_run(path: Path) -> Run:
     replicas_path = path / "replicas.csv"
     replicas = read_replicas(replicas_path) if replicas_path.exists() else None
     cpu = read_cpu(path / "cpu.csv")
+    throttling = read_throttling(path / THROTTLING_FILE)
     shares = share_path(path, meta["target"])
     share = read_share(shares) if shares.exists() else None
-    return Run(path, meta, steps, capacity_users, history, cpu, replicas, share)
+    return Run(path, meta, steps, capacity_users, history, cpu, replicas, throttling, share)
+
+
+def read_throttling(path: Path) -> list[Throttling]:
+    """throttling.csv's rows; an absent file is none (runs without an allotment have none)."""
+    if not path.exists():
+        return []
+    rows = read_csv(path, THROTTLING_COLUMNS) if path.stat().st_size else []
+    try:
+        return [
+            Throttling(float(row["timestamp"]), float(row["elapsed_s"]),
+                       None if row["usage_usec"] in ("", "None") else int(row["usage_usec"]),
+                       int(row["nr_periods"]), int(row["nr_throttled"]),
+                       int(row["throttled_usec"]))
+            for row in rows
+        ]  # fmt: skip
+    except ValueError as error:
+        raise BenchDataError(f"{path}: malformed number ({error})") from None
+
+
+def write_throttling(run_dir: Path, rows: Sequence[Throttling]) -> None:
+    """throttling.csv, in time order."""
+    with (run_dir / THROTTLING_FILE).open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=THROTTLING_COLUMNS)
+        writer.writeheader()
+        writer.writerows(asdict(row) for row in rows)
+
+
+# --- a comparison folder: one run per target ---------------------------------------------------
+
+
+def write_comparison(folder: Path, comparison: dict[str, Any]) -> None:
+    """comparison.json: {"runs": [subfolder, …], "skipped": {target: why}, …}."""
+    (folder / COMPARISON_FILE).write_text(json.dumps(comparison, indent=2) + "\n", "utf-8")
+
+
+def read_comparison(folder: Path) -> dict[str, Any] | None:
+    """A comparison folder's comparison.json, or None when the folder is not one."""
+    path = folder / COMPARISON_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise BenchDataError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
+        raise BenchDataError(f"{path}: no 'runs' list")
+    return data
+
+
+def run_folders(path: Path) -> list[Path]:
+    """The results folders a path names: a comparison's runs, in order, or the path itself."""
+    comparison = read_comparison(path) if path.is_dir() else None
+    if comparison is None:
+        return [path]
+    return [path / str(name) for name in comparison["runs"]]
 
 
 def pod_cpu_samples(replicas: Sequence[dict[str, str]]) -> list[CpuSample]:

@@ -3,6 +3,11 @@
 Pure functions over loaded runs (bench.results.Run). The PDF, the HTML, summary.md and
 `bench compare` all print these same tables (headline_table, how_table) and the same sentence,
 so they cannot disagree.
+
+Runs held to the same CPU allotment (`make bench`: FastAPI and TF Serving, same quota and
+period) are compared per allotted CPU, with both capacities, p50/p99 at capacity and the
+CPU-seconds per 1,000 requests at equal load (bench.analyse.efficiency). A stand-in's run
+(meta.json "standin", tests/standins/) is never put in a verdict: the sentence says why.
 """
 
 from __future__ import annotations
@@ -12,14 +17,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.analyse import efficiency
 from bench.report import tables
 from bench.report.tables import Table
 from bench.results import Run
 
 HEADLINE_HEADER = [
     "target", "capacity at the SLO", "req/s per allotted CPU", "req/s per CPU-second used",
-    "p50 / p99 at capacity", "failures", "lower bound",
+    "p50 / p99 at capacity", "failures", "lower bound", "CPU-s per 1,000 req at equal load",
+    "throttled at capacity",
 ]  # fmt: skip
+# How the verdict names the serving stacks (targets/<name>.json); other targets by their name.
+STACK_NAMES = {"celsiusify": "FastAPI", "tfserving": "TF Serving"}
 HOW_HEADER = ["target", "where", "machine", "CPUs", "versions", "commit", "command"]
 
 
@@ -41,12 +50,25 @@ class Headline:  # pylint: disable=too-many-instance-attributes
     lower_bound: bool
     reasons: list[str] = field(default_factory=list)
     how: dict[str, str] = field(default_factory=dict)
+    standin: bool = False
+    # (cpus, period µs) of the CPU quota the server was held to; None when it was not held.
+    allotment: tuple[float, int] | None = None
+    # The cost of each step held within the SLO with its CPU measured (efficiency.costs).
+    efficiency: tuple[efficiency.Cost, ...] = ()
+    throttled_share: float | None = None  # of the quota's periods, at the capacity step
+
+    @property
+    def shown(self) -> str:
+        """The target as tables show it: marked when it was a stand-in."""
+        return f"{self.target} (STAND-IN)" if self.standin else self.target
 
     @property
     def limit(self) -> str:
         """Why the figure is a lower bound, in a few words ('' when it is not one)."""
         if not self.lower_bound:
             return ""
+        if any(reason.startswith("no CPU allotment") for reason in self.reasons):
+            return "no CPU allotment: the server had a whole core"
         if any("generator" in reason for reason in self.reasons):
             return "the load generator, not the server, was the limit"
         return "the load never reached the server's limit"
@@ -92,12 +114,22 @@ def _how(meta: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _allotment(meta: dict[str, Any]) -> tuple[float, int] | None:
+    held = meta.get("allotment") or {}
+    if held.get("method") not in ("cgroup", "docker"):
+        return None
+    return float(held["cpus"]), int(held["period_us"])
+
+
 def headline(run: Run) -> Headline:
     """The headline row of one run: its capacity step (find_capacity's choice) and context."""
     step = run.capacity_step
     capacity = run.meta.get("capacity") or {}
     cpus = run.meta.get("server_cpus")
     used = step.server_cpu_percent if step else None
+    throttled = None
+    if step is not None and run.throttling:
+        throttled = efficiency.throttled_share(run.throttling, step.start, step.end)
     return Headline(
         target=run.target,
         run=run.path.name,
@@ -113,6 +145,10 @@ def headline(run: Run) -> Headline:
         lower_bound=bool(capacity.get("lower_bound")),
         reasons=[str(reason) for reason in capacity.get("reasons") or []],
         how=_how(run.meta),
+        standin=run.standin,
+        allotment=_allotment(run.meta),
+        efficiency=tuple(efficiency.costs(run.steps, run.slo_p99_ms, run.max_failure_ratio)),
+        throttled_share=throttled,
     )
 
 
@@ -158,10 +194,90 @@ def _ratio_words(best: Headline, other: Headline, ratio: float) -> str:
     return f"{ratio:.2f}×"
 
 
+def stack_name(row: Headline, rows: Sequence[Headline]) -> str:
+    """How the verdict names a run: its serving stack (STACK_NAMES), with the folder when two
+    runs are of the same target."""
+    name = STACK_NAMES.get(row.target, row.target)
+    duplicated = sum(other.target == row.target for other in rows) > 1
+    return f"{name} ({row.run})" if duplicated else name
+
+
+def refusal(rows: Sequence[Headline]) -> str | None:
+    """Why there is no verdict when a run was made against a stand-in; None when none was."""
+    standins = [stack_name(row, rows) for row in rows if row.standin]
+    if not standins:
+        return None
+    its = "its figures measure" if len(standins) == 1 else "their figures measure"
+    return (
+        f"No verdict: {' and '.join(standins)} answered as a stand-in (the project's test "
+        f"double, tests/standins/), not the real server, so {its} the stand-in, not the serving "
+        "stack. They are shown below, marked STAND-IN, and no ratio is drawn from them. For TF "
+        "Serving: make tf-image, then make bench (or --tfserving-url)."
+    )
+
+
+def same_allotment(rows: Sequence[Headline]) -> tuple[float, int] | None:
+    """The (cpus, period µs) every run was held to, when it is the same one; else None."""
+    allotments = {row.allotment for row in rows}
+    if len(allotments) != 1:
+        return None
+    return next(iter(allotments))
+
+
+def equal_load(rows: Sequence[Headline]) -> tuple[int, list[efficiency.Cost]] | None:
+    """Each run's cost at the highest step (users) all held within the SLO (efficiency)."""
+    return efficiency.equal_load([row.efficiency for row in rows])
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}"
+
+
+def allotted_verdict(rows: Sequence[Headline], cpus: float) -> str:
+    """Two runs held to the same allotment, both with a capacity: who holds more requests per
+    allotted CPU, both capacities, p50/p99 at capacity, the cost at equal load, caveats."""
+    best, other = sorted(rows, key=lambda row: row.rps or 0.0, reverse=True)
+    high, low = best.rps or math.nan, other.rps or math.nan
+    slo = f"p99 ≤ {best.slo_p99_ms:g} ms"
+    sentence = (
+        f"{stack_name(best, rows)} holds {_ratio_words(best, other, high / low)} the requests per "
+        f"allotted CPU of {stack_name(other, rows)} at {slo}: {high:,.0f} vs {low:,.0f} req/s "
+        f"at capacity in {cpus:g} CPU each ({high / cpus:,.0f} vs {low / cpus:,.0f} req/s per "
+        f"allotted CPU; p50/p99 {_ms(best.p50_ms)}/{_ms(best.p99_ms)} ms vs "
+        f"{_ms(other.p50_ms)}/{_ms(other.p99_ms)} ms)."
+    )
+    equal = equal_load([best, other])
+    if equal is not None:
+        users, (mine, theirs) = equal
+        sentence += (
+            f" At equal load ({users} users, the highest step both held within the SLO: "
+            f"{mine.rps:,.0f} vs {theirs.rps:,.0f} req/s) {stack_name(best, rows)} used "
+            f"{mine.cpu_seconds_per_1000:.3f} and {stack_name(other, rows)} "
+            f"{theirs.cpu_seconds_per_1000:.3f} CPU-seconds per 1,000 requests."
+        )
+    else:
+        sentence += (" CPU-seconds per 1,000 requests at equal load: n/a (no step both held "
+                     "within the SLO with the server's CPU measured).")  # fmt: skip
+    bounds = [row for row in (best, other) if row.lower_bound]
+    caveats = [f"{stack_name(row, rows)}'s figure is a lower bound: {row.limit}" for row in bounds]
+    if len(bounds) > 1:
+        caveats.append("with both figures lower bounds the ratio is not conclusive")
+    if caveats:
+        sentence += " Caveat: " + "; ".join(caveats) + "."
+    return sentence
+
+
 def verdict(rows: Sequence[Headline]) -> str | None:
-    """One sentence naming the run that holds the most load per CPU, with caveats; None for 1."""
+    """One sentence naming the run that holds the most load per CPU, with caveats; None for 1.
+    A stand-in's run gets no verdict (refusal); two runs in the same allotment are compared
+    per allotted CPU (allotted_verdict); others on the best per-CPU figure they share."""
     if len(rows) < 2:
         return None
+    if sentence := refusal(rows):
+        return sentence
+    allotment = same_allotment(rows)
+    if len(rows) == 2 and allotment is not None and all(row.rps for row in rows):
+        return allotted_verdict(rows, allotment[0])
     slo = f"p99 ≤ {rows[0].slo_p99_ms:g} ms"
     attribute, words = basis(rows)
     measured = [row for row in rows if getattr(row, attribute) is not None]
@@ -208,8 +324,9 @@ def _number(value: float | None, unit: str = "") -> str:
     return f"{value:,.0f}{unit}"
 
 
-def headline_cells(row: Headline) -> list[str]:
-    """The headline table's cells for one run (HEADLINE_HEADER)."""
+def headline_cells(row: Headline, cost: str = "n/a") -> list[str]:
+    """The headline table's cells for one run (HEADLINE_HEADER); cost: its CPU-seconds per
+    1,000 requests at the rows' equal load."""
     if row.rps is None:
         capacity = f"no step within p99 ≤ {row.slo_p99_ms:g} ms"
     else:
@@ -218,27 +335,39 @@ def headline_cells(row: Headline) -> list[str]:
     failures = "n/a"
     if row.failures is not None:
         failures = f"{row.failures:,} ({row.failure_ratio or 0:.2%})"
+    throttled = "n/a" if row.throttled_share is None else f"{row.throttled_share:.0%} of periods"
     return [
-        row.target,
+        row.shown,
         capacity,
         _number(row.rps_per_cpu),
         _number(row.rps_per_cpu_used),
         latency,
         failures,
         f"yes: {row.limit}" if row.lower_bound else "no",
+        cost,
+        throttled,
     ]
 
 
 def how_cells(row: Headline) -> list[str]:
     """Where and how one run was made (HOW_HEADER)."""
-    return [row.target, *(row.how.get(column, "") for column in HOW_HEADER[1:])]
+    return [row.shown, *(row.how.get(column, "") for column in HOW_HEADER[1:])]
 
 
 def headline_table(rows: Sequence[Headline]) -> Table:
     """Page 1's headline table, one row per run."""
+    costs = ["n/a"] * len(rows)
+    equal = equal_load(rows)
+    if len(rows) == 1:  # nothing to be equal to: the cost at its capacity
+        at = [cost for cost in rows[0].efficiency if cost.users == rows[0].users]
+        costs = [f"{cost.cpu_seconds_per_1000:.3f} at {cost.users} users (capacity)" for cost in at]
+        costs = costs or ["n/a"]
+    elif equal is not None:
+        costs = [f"{cost.cpu_seconds_per_1000:.3f} at {equal[0]} users" for cost in equal[1]]
     return Table(
-        "Headline", HEADLINE_HEADER, [headline_cells(row) for row in rows], numeric={2, 3},
-        widths=[0.2, 0.19, 0.1, 0.11, 0.1, 0.08, 0.22], fontsize=10,
+        "Headline", HEADLINE_HEADER,
+        [headline_cells(row, cost) for row, cost in zip(rows, costs, strict=True)],
+        numeric={2, 3}, widths=[0.13, 0.15, 0.08, 0.09, 0.09, 0.07, 0.17, 0.12, 0.1], fontsize=9,
     )  # fmt: skip
 
 
@@ -250,10 +379,11 @@ def how_table(rows: Sequence[Headline]) -> Table:
     )  # fmt: skip
 
 
-def markdown(rows: Sequence[Headline]) -> list[str]:
-    """summary.md's lines: the verdict, the headline table, where and how each run was made."""
+def markdown(rows: Sequence[Headline], also: str = "") -> list[str]:
+    """summary.md's lines: the verdict (then `also`: what a comparison skipped), the headline
+    table, where and how each run was made."""
     lines = ["# Benchmark summary", ""]
-    sentence = lead(rows)
+    sentence = " ".join(part for part in (lead(rows), also) if part)
     if sentence:
         lines += [f"**{sentence}**", ""]
     lines += tables.markdown(headline_table(rows))
@@ -269,6 +399,8 @@ def lead(rows: Sequence[Headline]) -> str:
     if sentence is not None or not rows:
         return sentence or ""
     row = rows[0]
+    if row.standin:
+        return refusal(rows) or ""
     if row.rps is None:
         return f"{row.target} held no step within p99 ≤ {row.slo_p99_ms:g} ms."
     at_least = "at least " if row.lower_bound else ""
@@ -286,4 +418,7 @@ def lead(rows: Sequence[Headline]) -> str:
         text += ": " + ", ".join(per_cpu)
     if row.lower_bound:
         text += f" — a lower bound: {row.limit}"
+    elif row.allotment is not None:
+        text += (f" — server-limited at {row.allotment[0]:g} CPU: a step broke the SLO while the "
+                 "load generator had CPU left")  # fmt: skip
     return text + "."

@@ -27,7 +27,7 @@ from bench.report.plots import (
     draw_table,
 )
 from bench.report.tables import Table
-from bench.results import Run, locust_html_path
+from bench.results import Run, locust_html_path, read_comparison
 
 TITLE = "Celsiusify benchmark report"
 
@@ -55,7 +55,7 @@ def _answer(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> Page:
     )
     figure.text(0.04, 0.95, TITLE, fontsize=18, fontweight="bold", va="top")
     figure.text(0.04, 0.905, subtitle, fontsize=9, color="#444444", va="top")
-    sentence = headline.lead(rows)
+    sentence = " ".join(part for part in (headline.lead(rows), skipped_sentence(runs)) if part)
     wrapped = textwrap.fill(sentence, 105)
     figure.text(
         0.04, 0.86, wrapped, fontsize=13, fontweight="bold", va="top", linespacing=1.4,
@@ -79,6 +79,18 @@ def _answer(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> Page:
     return Page("answer", figure, section, chart=False)
 
 
+def skipped_sentence(runs: Sequence[Run]) -> str:
+    """What the comparison folders of these runs skipped and why ('' when nothing)."""
+    skipped = []
+    for folder in dict.fromkeys(run.path.parent for run in runs if run.in_comparison):
+        comparison = read_comparison(folder) or {}
+        skipped += [f"{headline.STACK_NAMES.get(target, target)} was not run: {why}."
+                    for target, why in (comparison.get("skipped") or {}).items()]  # fmt: skip
+    if not skipped:
+        return ""
+    return "No verdict: " + " ".join(skipped) if len(runs) == 1 else " ".join(skipped)
+
+
 def _answer_notes(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> list[str]:
     notes = [
         f"{row.target}: lower bound because " + "; ".join(row.reasons) + "."
@@ -88,6 +100,11 @@ def _answer_notes(runs: Sequence[Run], rows: Sequence[headline.Headline]) -> lis
         "Per allotted CPU = req/s at capacity / the CPUs the server was given (--server-cpus); "
         "per CPU-second used = req/s / the server's measured CPU (n/a where it was not measured)."
     )
+    notes += [
+        f"{run.target}: measured against a stand-in (meta.json \"standin\": true), not the real "
+        "server: its figures are marked STAND-IN and kept out of any verdict."
+        for run in runs if run.standin
+    ]  # fmt: skip
     kept = [run.path.name for run in runs if locust_html_path(run.path, run.target).exists()]
     if kept:
         notes.append("Locust's own HTML report is kept next to each run: " + ", ".join(kept) + ".")
@@ -114,6 +131,13 @@ def _cpu(runs: Sequence[Run]) -> Page:
         "requests/s (green) and users (black). A generator near 100 % while the server has CPU "
         "to spare means the generator, not the server, was the limit."
     ]
+    if any(run.throttling for run in runs):
+        notes.append(
+            "Throttled (runs held to a CPU quota): the share of CFS periods in which the server "
+            "used its whole quota and was stopped until the next period (cgroup cpu.stat). Near "
+            "100 % the server is CPU-bound at its allotment, and a p99 of about one period or "
+            "more is the quota's stall, not work waiting in a queue."
+        )
     return Page("cpu", figure, Section(PAGE_TITLES["cpu"], notes=notes), chart=True)
 
 

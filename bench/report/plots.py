@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, ScalarFormatter
 from matplotlib.transforms import Bbox
 
-from bench.analyse import autoscaler
+from bench.analyse import autoscaler, efficiency
 from bench.analyse.capacity import GENERATOR_SATURATED_PERCENT, Step
 from bench.report.tables import Table
 from bench.results import Run
@@ -115,9 +115,9 @@ def curves_figure(runs: Sequence[Run]) -> Figure:
     for index, run in enumerate(runs):
         color, points = f"C{index}", curve(run)
         rps = [step.rps for step in points]
-        axis.plot(rps, [s.p99_ms for s in points], "-o", color=color, label=f"{run.target} p99")
+        axis.plot(rps, [s.p99_ms for s in points], "-o", color=color, label=f"{run.name} p99")
         axis.plot(rps, [s.p50_ms for s in points], "--s", color=color, markersize=4, alpha=0.7,
-                  label=f"{run.target} p50")  # fmt: skip
+                  label=f"{run.name} p50")  # fmt: skip
         for step in points:
             axis.annotate(f"{step.users}u", (step.rps, step.p99_ms), textcoords="offset points",
                           xytext=(3, 4), fontsize=6.5, color=color)  # fmt: skip
@@ -125,7 +125,7 @@ def curves_figure(runs: Sequence[Run]) -> Figure:
         if chosen is not None:
             axis.plot([chosen.rps, chosen.rps], [chosen.p50_ms, chosen.p99_ms], "*", color=color,
                       markersize=17, markeredgecolor="black", linestyle="none",
-                      label=f"{run.target} capacity: {chosen.rps:,.0f} req/s at {chosen.users} "
+                      label=f"{run.name} capacity: {chosen.rps:,.0f} req/s at {chosen.users} "
                             f"users")  # fmt: skip
     slo = runs[0].slo_p99_ms
     axis.axhline(slo, color="red", linewidth=1.2, label=f"SLO: p99 ≤ {slo:g} ms")
@@ -185,14 +185,36 @@ def _load_axis(axis: Any, run: Run) -> None:
     axis.grid(alpha=0.3)
 
 
+def _throttling_axis(axis: Any, run: Run) -> None:
+    series = efficiency.per_second(run.throttling)
+    if series:
+        times = [seconds(run, timestamp) for timestamp, _, _ in series]
+        axis.plot(times, [share * 100 for _, share, _ in series], color="tab:purple",
+                  label="periods throttled")  # fmt: skip
+        period = (run.meta.get("allotment") or {}).get("period_us")
+        axis.set_ylabel("throttled (% of " + (f"{period / 1000:g} ms " if period else "")
+                        + "periods)", fontsize=8)  # fmt: skip
+        axis.legend(fontsize=7, loc="lower right")
+    else:
+        axis.text(0.5, 0.5, "not held to a CPU quota: no throttling recorded", ha="center",
+                  va="center", transform=axis.transAxes, fontsize=8)  # fmt: skip
+    axis.set_ylim(0, 105)
+    axis.grid(alpha=0.3)
+
+
 def cpu_figure(runs: Sequence[Run]) -> Figure:
-    """Each run's CPU (top) over its load (bottom), one column per run."""
-    figure, axes = plt.subplots(2, len(runs), figsize=PAGE, sharex="col", squeeze=False,
-                                gridspec_kw={"height_ratios": [3, 2]})  # fmt: skip
+    """Each run's CPU (top) over its load, and, when a run was held to a CPU quota, the share
+    of its periods the quota throttled (bottom); one column per run."""
+    throttled = any(run.throttling for run in runs)
+    ratios = [3, 2, 2] if throttled else [3, 2]
+    figure, axes = plt.subplots(len(ratios), len(runs), figsize=PAGE, sharex="col",
+                                squeeze=False, gridspec_kw={"height_ratios": ratios})  # fmt: skip
     for column, run in enumerate(runs):
         _cpu_axis(axes[0, column], run)
         _load_axis(axes[1, column], run)
-        axes[1, column].set_xlabel("seconds since the run started")
+        if throttled:
+            _throttling_axis(axes[2, column], run)
+        axes[-1, column].set_xlabel("seconds since the run started")
     figure.suptitle(PAGE_TITLES["cpu"], fontsize=14, fontweight="bold")
     figure.tight_layout()
     return figure

@@ -1,13 +1,15 @@
 """`python -m bench report RUN_DIR [RUN_DIR …]`: report.pdf, report.html, PNGs and summary.md.
 
 Reads only the results folders (bench.results: summary.csv, Locust's stats history, cpu.csv,
-replicas.csv, meta.json); plotting never measures or decides anything. Pages, in order:
+throttling.csv, replicas.csv, meta.json; a comparison folder's comparison.json); plotting never
+measures or decides anything. Pages, in order:
 
-1. The answer: the verdict (2+ runs) or the run's capacity, the headline table, where and how
-   each run was made.
+1. The answer: the verdict (2+ runs; refused for a stand-in) or the run's capacity, the
+   headline table, where and how each run was made, what a comparison skipped and why.
 2. Throughput–latency curves: p50 and p99 against achieved req/s, one point per step in order of
    offered load, the SLO, the capacity step find_capacity chose.
-3. CPU over time: load generator and server (pods, for in-cluster runs) against the load.
+3. CPU over time: load generator and server (pods, for in-cluster runs) against the load, and
+   the share of CFS periods the server's quota throttled (runs held to an allotment).
 4. Autoscaler (one page per run with replicas.csv): load, replicas and p99 on one time axis,
    reaction times, p99 during scale-out, the highest replica count.
 5. Capacity planning, derived from req per CPU-second and the chart's values.
@@ -29,8 +31,8 @@ from matplotlib.backends.backend_pdf import PdfPages
 from bench.analyse import headline, planning
 from bench.analyse.capacity import BenchDataError
 from bench.report import html, plots
-from bench.report.pages import TITLE, build_pages
-from bench.results import Run, load_run
+from bench.report.pages import TITLE, build_pages, skipped_sentence
+from bench.results import Run, load_run, read_comparison, run_folders
 
 DEFAULT_RATE = 10_000.0
 
@@ -57,7 +59,7 @@ def write_report(
         run.path.name for run in runs
     )
     (out / "report.html").write_text(html.render(TITLE, subtitle, sections), "utf-8")
-    lines = headline.markdown(headline.headlines(runs))
+    lines = headline.markdown(headline.headlines(runs), skipped_sentence(runs))
     (out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [out / "report.pdf", out / "report.html", *written, out / "summary.md"]
 
@@ -69,7 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("runs", nargs="+", type=Path, help="results folders from `bench run`")
+    parser.add_argument(
+        "runs", nargs="+", type=Path,
+        help="results folders from `bench run`, or a comparison folder from `make bench` "
+        "(results/<UTC>-compare: its runs, and the report goes inside it)",
+    )  # fmt: skip
     parser.add_argument(
         "--out",
         type=Path,
@@ -89,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        runs = [load_run(path) for path in args.runs]
+        runs = [load_run(path) for folder in args.runs for path in run_folders(folder)]
         sizing = planning.load_sizing(args.values)
     except (BenchDataError, planning.ValuesError) as error:
         print(f"report: {error}")
@@ -101,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if out is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         out = runs[0].path if len(runs) == 1 else runs[0].path.parent / f"compare-{stamp}"
+        if len(args.runs) == 1 and read_comparison(args.runs[0]) is not None:
+            out = args.runs[0]
     for path in write_report(runs, out, sizing, args.rate):
         print(f"report: wrote {path}")
     return 0

@@ -28,6 +28,7 @@ def test_meta_fields_are_written_in_one_order_whatever_the_command() -> None:
         user_class="CelsiusifyGetUser", pinning=("taskset -c 0", "taskset -c 1"),
         server_cpus=1.0, loadgen_percent=[20.0, 40.0], machine={}, hpa=None,
         finished_utc="b", started_utc="a", locust_exit_code=0, step_load={},
+        allotment={"method": "cgroup"}, standin=False, limit="server-limited",
     )  # fmt: skip
     imported = build_meta(
         "import", [], capacity(), target="in-cluster", url="in-cluster", user_class="?",

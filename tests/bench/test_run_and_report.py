@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from bench import results
 from bench.measure import run
+from bench.measure.allotment import DEFAULT_PERIOD_US, default_cpus
 from bench.report import report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,20 +52,47 @@ def test_run_writes_the_results_folder(run_dir: Path) -> None:
     assert sum(row["is_capacity"] == "True" for row in rows) == 1
 
 
+def test_run_holds_the_app_in_the_cpu_allotment(run_dir: Path) -> None:
+    meta = json.loads((run_dir / "meta.json").read_text())
+    allotment = meta["allotment"]
+    if allotment["method"] == "pinned":  # no writable cgroup here: today's pinning instead
+        assert meta["limit"] == "lower bound"
+        assert allotment["unheld_reason"]
+        return
+    assert allotment["method"] == "cgroup"
+    assert allotment["cpus"] == meta["server_cpus"] == default_cpus()
+    assert allotment["period_us"] == DEFAULT_PERIOD_US
+    assert allotment["quota_us"] == round(default_cpus() * DEFAULT_PERIOD_US)
+    assert allotment["cgroup_version"] in (1, 2)
+    assert meta["limit"] in ("server-limited", "lower bound")
+    assert meta["standin"] is False
+    assert "highest weight" in meta["loadgen_pinning"]
+    rows = results.read_throttling(run_dir / results.THROTTLING_FILE)
+    assert len(rows) >= 8  # one a second over two 5 s steps
+    assert rows[-1].nr_periods > rows[0].nr_periods
+    assert rows[-1].usage_usec is not None
+    cpu = results.read_cpu(run_dir / "cpu.csv")
+    used = [sample.server_percent for sample in cpu[2:] if sample.server_percent is not None]
+    assert max(used) <= default_cpus() * 100 * 1.1  # the quota held the app
+
+
 def test_report_pages_and_pngs(run_dir: Path, tmp_path: Path) -> None:
     second = tmp_path / "second-run"
     shutil.copytree(run_dir, second)
     out = tmp_path / "cmp"
     assert report.main([str(run_dir), str(second), "--out", str(out)]) == 0
     pdf = PdfReader(out / "report.pdf")
-    assert len(pdf.pages) == 4
+    # answer, curves, CPU, planning, and for each run who answered (Locust's share CSV)
+    assert len(pdf.pages) == 6
+    assert (run_dir / "celsiusify_share.csv").exists()
     first_page = " ".join(pdf.pages[0].extract_text().split())
     assert "Celsiusify benchmark report" in first_page
-    assert "× the requests per CPU-second used of celsiusify (" in first_page
+    # Both copies were held to the same allotment: compared per allotted CPU.
+    assert "× the requests per allotted CPU of FastAPI (" in first_page
     assert "Throughput–latency curves" in pdf.pages[1].extract_text()
-    for name in ("curves.png", "cpu.png"):
+    for name in ("curves.png", "cpu.png", "replicas.png", "replicas-2.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (out / "report.html").read_text().count("data:image/png;base64,") == 2
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == 4
     markdown = (out / "summary.md").read_text()
     assert markdown.count("| celsiusify |") == 4
 
@@ -77,7 +105,7 @@ def test_report_with_replicas_adds_a_page(run_dir: Path, tmp_path: Path) -> None
         "100,1,1,20\n105,1,3,90\n110,3,3,45\n"
     )
     assert report.main([str(copy)]) == 0
-    assert len(PdfReader(copy / "report.pdf").pages) == 5
+    assert len(PdfReader(copy / "report.pdf").pages) == 6  # + the autoscaler's page
     assert (copy / "autoscaler.png").exists()
 
 
