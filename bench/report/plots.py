@@ -21,7 +21,7 @@ from matplotlib.transforms import Bbox
 from bench.analyse import autoscaler
 from bench.analyse.capacity import GENERATOR_SATURATED_PERCENT, Step
 from bench.report.tables import Table
-from bench.results import Run
+from bench.results import LOADGEN_PODS_PINNING, Run
 
 matplotlib.use("Agg")  # files only, never a window (pyplot picks no backend before first use)
 
@@ -150,7 +150,9 @@ def _cpu_axis(axis: Any, run: Run) -> None:
     server = [(seconds(run, s.timestamp), s.server_percent) for s in run.cpu
               if s.server_percent is not None]  # fmt: skip
     if loadgen:
-        axis.plot(*zip(*loadgen, strict=True), color="tab:red", label="load generator")
+        pods = run.meta.get("loadgen_pinning") == LOADGEN_PODS_PINNING
+        label = "load generator" + (" (busiest Locust worker, % of its CPU limit)" if pods else "")
+        axis.plot(*zip(*loadgen, strict=True), color="tab:red", label=label)
         axis.axhline(GENERATOR_SATURATED_PERCENT, color="tab:red", linestyle=":", linewidth=1,
                      label=f"generator saturated ({GENERATOR_SATURATED_PERCENT:g} %)")  # fmt: skip
     if server:
