@@ -41,6 +41,8 @@ class Headline:  # pylint: disable=too-many-instance-attributes
     lower_bound: bool
     reasons: list[str] = field(default_factory=list)
     how: dict[str, str] = field(default_factory=dict)
+    # The target ran a stand-in image, not the real server (meta.json "standin").
+    standin: bool = False
 
     @property
     def limit(self) -> str:
@@ -113,6 +115,7 @@ def headline(run: Run) -> Headline:
         lower_bound=bool(capacity.get("lower_bound")),
         reasons=[str(reason) for reason in capacity.get("reasons") or []],
         how=_how(run.meta),
+        standin=bool(run.meta.get("standin")),
     )
 
 
@@ -145,7 +148,19 @@ def basis(rows: Sequence[Headline]) -> tuple[str, str]:
 
 def _name(row: Headline, rows: Sequence[Headline]) -> str:
     duplicated = sum(other.target == row.target for other in rows) > 1
-    return f"{row.target} ({row.run})" if duplicated else row.target
+    name = f"{row.target} ({row.run})" if duplicated else row.target
+    return f"{name} (stand-in)" if row.standin else name
+
+
+def refusal(rows: Sequence[Headline]) -> str | None:
+    """Why runs must not be compared at all (one ran a stand-in image), or None."""
+    standins = [_name(row, rows) for row in rows if row.standin]
+    if len(rows) < 2 or not standins:
+        return None
+    return (
+        f"Comparison REFUSED: {' and '.join(standins)} ran a stand-in image, not the real "
+        "server: its figures measure the stand-in, and say nothing of how the servers compare."
+    )
 
 
 def _ratio_words(best: Headline, other: Headline, ratio: float) -> str:
@@ -162,6 +177,8 @@ def verdict(rows: Sequence[Headline]) -> str | None:
     """One sentence naming the run that holds the most load per CPU, with caveats; None for 1."""
     if len(rows) < 2:
         return None
+    if refused := refusal(rows):
+        return refused
     slo = f"p99 ≤ {rows[0].slo_p99_ms:g} ms"
     attribute, words = basis(rows)
     measured = [row for row in rows if getattr(row, attribute) is not None]
@@ -219,7 +236,7 @@ def headline_cells(row: Headline) -> list[str]:
     if row.failures is not None:
         failures = f"{row.failures:,} ({row.failure_ratio or 0:.2%})"
     return [
-        row.target,
+        f"{row.target} (stand-in)" if row.standin else row.target,
         capacity,
         _number(row.rps_per_cpu),
         _number(row.rps_per_cpu_used),
@@ -269,11 +286,12 @@ def lead(rows: Sequence[Headline]) -> str:
     if sentence is not None or not rows:
         return sentence or ""
     row = rows[0]
+    name = _name(row, rows)
     if row.rps is None:
-        return f"{row.target} held no step within p99 ≤ {row.slo_p99_ms:g} ms."
+        return f"{name} held no step within p99 ≤ {row.slo_p99_ms:g} ms."
     at_least = "at least " if row.lower_bound else ""
     text = (
-        f"{row.target} holds {at_least}{row.rps:,.0f} req/s at p99 ≤ {row.slo_p99_ms:g} ms "
+        f"{name} holds {at_least}{row.rps:,.0f} req/s at p99 ≤ {row.slo_p99_ms:g} ms "
         f"({row.users} users, p99 {row.p99_ms:g} ms)"
     )
     per_cpu = [
