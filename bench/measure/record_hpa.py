@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--loadgen", metavar="SELECTOR",
                         help="also record the CPU of the pods this label selector names (the "
                         "Locust workers)")  # fmt: skip
+    parser.add_argument("--loadgen-namespace", help="theirs, if not --namespace")
     parser.add_argument("--loadgen-out", type=Path,
                         help=f"where those go (default: {LOADGEN_PODS} beside --out)")  # fmt: skip
     args = parser.parse_args(argv)
@@ -51,8 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     recorders: list[KubectlRecorder] = [hpa]
     if args.loadgen:
         out = args.loadgen_out or args.out.with_name(LOADGEN_PODS)
+        namespace = args.loadgen_namespace or args.namespace
         recorders.append(LoadgenWatcher(args.loadgen, out, args.interval, kubectl=args.kubectl,
-                                        namespace=args.namespace))  # fmt: skip
+                                        namespace=namespace))  # fmt: skip
     for recorder in recorders:
         recorder.start()
     print(f"bench: hpa: recording {args.name} into {args.out} every {args.interval:g} s"
