@@ -209,7 +209,7 @@ loadtest-record: install ## record the target's HPA and the Locust workers' CPU 
 	    $(if $(LOCUST_RECORD_SECONDS),--seconds $(LOCUST_RECORD_SECONDS))
 
 # The running master (not one still terminating after an upgrade) holds the CSVs (Locust's own and
-# celsiusify_share.csv, kept as share.csv); loadtest-record's files, when they hold samples, go along.
+# celsiusify_share.csv, who answered); loadtest-record's files, when they hold samples, go along.
 .PHONY: loadtest-results
 loadtest-results: install ## copy the in-cluster CSVs to results/<UTC>-in-cluster-$(LOCUST_TARGET)/ and summarise them
 	pod=$$($(KUBECTL) get pod --namespace $(LOCUST_NAMESPACE) -l component=master,app.kubernetes.io/instance=$(LOCUST_RELEASE) \

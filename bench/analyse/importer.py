@@ -13,7 +13,8 @@ and the report adds its autoscaler page. With the Locust worker pods' recording
 busiest worker's CPU in percent of its ceiling is the load generator's CPU, and a step the
 server held within the SLO while a worker was above 90 % makes the capacity a lower bound, as
 in a local run; without it the load generator's CPU is not known, and only the SLO criterion
-can say so. Locust's `<csv prefix>_share.csv` (who answered) is kept as share.csv.
+can say so. Locust's CSVs, `<csv prefix>_share.csv` (who answered) with them, are kept
+under the target's name.
 `--standin TEXT` marks a run whose target was a stand-in image, not the real server (meta.json
 "standin": true; the report refuses to compare it).
 """
@@ -40,10 +41,8 @@ from bench.measure import sysinfo
 from bench.results import (
     LOADGEN_PODS,
     LOADGEN_PODS_PINNING,
-    SHARE_LOCUST_SUFFIX,
     build_meta,
     history_path,
-    keep_share,
     loadgen_samples,
     pod_cpu_samples,
     read_loadgen_pods,
@@ -115,15 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--standin", metavar="TEXT",
                         help="the target ran this stand-in, not the real server")  # fmt: skip
     args = parser.parse_args(argv)
-    prefix = args.csv_prefix or args.target
-    if prefix != args.target:
-        # The report finds CSVs by target name: copy them under it (originals stay).
-        for source in args.run_dir.glob(f"{prefix}_*.csv"):
-            if source.name.endswith(SHARE_LOCUST_SUFFIX):
-                continue  # not Locust's own: kept as share.csv below
-            suffix = source.name.removeprefix(prefix)
+    if args.csv_prefix and args.csv_prefix != args.target:
+        # The report finds CSVs by target name (the share CSV too, bench.results.share_path):
+        # copy them under it (originals stay).
+        for source in args.run_dir.glob(f"{args.csv_prefix}_*.csv"):
+            suffix = source.name.removeprefix(args.csv_prefix)
             shutil.copyfile(source, args.run_dir / f"{args.target}{suffix}")
-    keep_share(args.run_dir, prefix)
     try:
         history = read_csv(history_path(args.run_dir, args.target), HISTORY_COLUMNS)
         pods = pods_cpu(args.run_dir, args.replicas)

@@ -1,6 +1,6 @@
 """Load across replicas: how evenly the answers spread over the pods, and how long a pod the
 autoscaler added took to serve its fair share. Pure functions over the per-identifier counts of
-a run (share.csv, bench/results.py names it)."""
+a run (`<target>_share.csv`, bench/results.py reads it)."""
 
 from __future__ import annotations
 

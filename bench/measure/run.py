@@ -3,9 +3,9 @@
 Without --url it starts the app itself: one `python -m app` process pinned to
 CPU 0 (taskset), with Locust pinned to the remaining cores. Results go to
 results/<UTC timestamp>-<target>/: Locust's CSVs and its own HTML report, cpu.csv,
-summary.csv, meta.json, share.csv (who answered), and replicas.csv with --kube-hpa (the pods'
-CPU the HPA reports then stands for the server's CPU of an external target).
-`python -m bench report` plots them. The folder's format belongs to bench.results.
+summary.csv, meta.json (and replicas.csv with --kube-hpa; the pods' CPU the HPA reports then
+stands for the server's CPU of an external target). `python -m bench report` plots them.
+The folder's format belongs to bench.results.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from bench.measure.procs import cpu_sets, free_port, pinned, serve
 from bench.results import (
     build_meta,
     history_path,
-    keep_share,
     last_history_row,
     locust_html_path,
     pod_cpu_samples,
@@ -223,7 +222,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             if watcher:
                 watcher.stop()
-    keep_share(run_dir, target)
     try:
         history = read_csv(history_path(run_dir, target), HISTORY_COLUMNS)
     except BenchDataError as error:
