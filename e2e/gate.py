@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.analyse import headline
+from bench.analyse.capacity import GENERATOR_SATURATED_PERCENT
 from bench.analyse.headline import Headline
 from bench.measure.hpa import millicores
 
@@ -198,6 +199,10 @@ def figures(row: Headline, meta: Mapping[str, Any]) -> str:
         text += f"; lower bound: {row.limit}"
     elif row.rps is not None and generator.get("max") is not None:
         text += "; server-limited"
+    elif row.rps is None and (generator.get("max") or 0) > GENERATOR_SATURATED_PERCENT:
+        # A saturated generator delays its own timing: the latencies it measured, and so the
+        # SLO miss, may be its own rather than the server's.
+        text += "; a worker was saturated, so the latencies that missed the SLO may be Locust's"
     return text
 
 

@@ -152,3 +152,13 @@ def test_the_figures_line_names_the_generator_and_the_limit(tmp_path: Path) -> N
     assert "busiest Locust worker at " in line
     assert "82 % at most" in line
     assert line.endswith("; server-limited")
+
+
+def test_an_slo_miss_with_a_saturated_worker_is_not_blamed_on_the_server(tmp_path: Path) -> None:
+    _, meta = imported(tmp_path, "celsiusify", "busy", "--slo-ms", "1")
+    folder = tmp_path / "celsiusify"
+    (row,) = headline.headlines([load_run(folder)])
+    assert row.rps is None
+    assert gate.figures(row, meta).endswith(
+        "; a worker was saturated, so the latencies that missed the SLO may be Locust's"
+    )
