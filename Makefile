@@ -153,6 +153,11 @@ LOCUST_PULL_POLICY ?=
 LOCUST_EXTRA_ARGS ?=
 # Where loadtest-results makes <UTC>-in-cluster-<target>/.
 LOCUST_RESULTS_DIR ?= results
+# Where loadtest-record writes, while a run goes, replicas.csv (the target's HPA) and
+# loadgen_pods.csv (the Locust worker pods' CPU, metrics API), and loadtest-results takes them from.
+LOCUST_RECORDING ?= build/loadtest-recording/$(LOCUST_NAMESPACE)-$(LOCUST_RELEASE)
+# How long loadtest-record records, in seconds; empty: until Ctrl-C.
+LOCUST_RECORD_SECONDS ?=
 KUBECTL ?= kubectl
 
 LOCUST_HELM_ARGS = --namespace $(LOCUST_NAMESPACE) --version $(LOCUST_CHART_VERSION) -f locust/values.yaml \
@@ -196,15 +201,31 @@ loadtest-template: helm loadtest-check-vars ## print what loadtest-up installs (
 loadtest-ui: ## port-forward the Locust web UI to http://127.0.0.1:8089
 	$(KUBECTL) port-forward --namespace $(LOCUST_NAMESPACE) service/$(LOCUST_SERVICE) 8089:8089
 
-# The running master (not one still terminating after an upgrade) holds the CSVs.
+# Started beside loadtest-up (another terminal, or in the background), it records until Ctrl-C or
+# LOCUST_RECORD_SECONDS: bench hpa (bench/measure/hpa.py and loadgen.py), a fresh recording each time.
+.PHONY: loadtest-record
+loadtest-record: install ## record the target's HPA and the Locust workers' CPU while the run goes, for loadtest-results
+	rm -rf "$(LOCUST_RECORDING)" && mkdir -p "$(LOCUST_RECORDING)"
+	$(PYTHON) -m bench hpa $(TARGET_SERVICE) --namespace $(TARGET_NAMESPACE) --kubectl $(KUBECTL) \
+	    --out "$(LOCUST_RECORDING)/replicas.csv" \
+	    --loadgen component=worker,app.kubernetes.io/instance=$(LOCUST_RELEASE) --loadgen-namespace $(LOCUST_NAMESPACE) \
+	    $(if $(LOCUST_RECORD_SECONDS),--seconds $(LOCUST_RECORD_SECONDS))
+
+# The running master (not one still terminating after an upgrade) holds the CSVs (Locust's own and
+# celsiusify_share.csv, who answered); loadtest-record's files, when they hold samples, go along.
 .PHONY: loadtest-results
 loadtest-results: install ## copy the in-cluster CSVs to results/<UTC>-in-cluster-$(LOCUST_TARGET)/ and summarise them
 	pod=$$($(KUBECTL) get pod --namespace $(LOCUST_NAMESPACE) -l component=master,app.kubernetes.io/instance=$(LOCUST_RELEASE) \
 	    --field-selector status.phase=Running -o name | head -n1 | cut -d/ -f2); \
 	if [ -z "$$pod" ]; then echo "no running Locust master of release $(LOCUST_RELEASE) in namespace $(LOCUST_NAMESPACE)" >&2; exit 1; fi; \
 	dest="$(LOCUST_RESULTS_DIR)/$$(date -u +%Y%m%dT%H%M%SZ)-in-cluster-$(LOCUST_TARGET)"; \
+	recorded=(); \
+	for pair in replicas:replicas.csv loadgen-pods:loadgen_pods.csv; do \
+	    file="$(LOCUST_RECORDING)/$${pair#*:}"; \
+	    if [ -f "$$file" ] && [ "$$(wc -l < "$$file")" -gt 1 ]; then recorded+=("--$${pair%%:*}" "$$file"); fi; \
+	done; \
 	$(KUBECTL) cp --namespace $(LOCUST_NAMESPACE) "$$pod:/results" "$$dest" && \
-	$(PYTHON) -m bench import "$$dest" --csv-prefix celsiusify --target $(LOCUST_TARGET) $(IMPORT_ARGS) && \
+	$(PYTHON) -m bench import "$$dest" --csv-prefix celsiusify --target $(LOCUST_TARGET) "$${recorded[@]}" $(IMPORT_ARGS) && \
 	$(PYTHON) -m bench report "$$dest"
 
 .PHONY: loadtest-down

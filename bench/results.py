@@ -3,10 +3,12 @@
 `results/<run>/` holds Locust's own CSVs (`<target>_stats.csv`, `<target>_stats_history.csv`,
 `<target>_failures.csv`, `<target>_exceptions.csv`), Locust's HTML report
 (`<target>_locust.html`), `cpu.csv`, `summary.csv`, `meta.json`, `throttling.csv` when the
-server was held to a CPU quota, `replicas.csv` when an HPA was recorded, and the report
-(`report.pdf`, `report.html`, `*.png`, `summary.md`). A comparison, `results/<run>-compare/`
-(`make bench`), holds one such folder per target, `comparison.json` (what ran, what was
-skipped and why) and the report over them. Commands write
+server was held to a CPU quota, `replicas.csv` when an HPA was recorded, `loadgen_pods.csv` when
+the Locust worker pods' CPU was (in-cluster runs), `<target>_share.csv` (who answered: answers
+per `app_identifier` every 5 s, locust/lib/share.py), and the report (`report.pdf`,
+`report.html`, `*.png`, `summary.md`). A comparison, `results/<run>-compare/` (`make bench`),
+holds one such folder per target, `comparison.json` (what ran, what was skipped and why) and the
+report over them. Commands write
 and read it through these functions and never import each other: meta.json is assembled by
 build_meta() alone (for `bench run` and `bench import`), and last_history_row() reads the
 latest figures while Locust still writes its history.
@@ -58,6 +60,21 @@ REPLICAS_COLUMNS = [
 # (locust/lib/share.py writes it beside its own CSVs: time, identifier, answers).
 SHARE_SUFFIX = "_share.csv"
 SHARE_COLUMNS = ["time", "identifier", "answers"]
+# loadgen_pods.csv (bench/measure/loadgen.py writes it): the Locust worker pods' CPU from the
+# metrics API, one row per pod and metrics window (timestamp: the window's end, Unix seconds).
+LOADGEN_PODS = "loadgen_pods.csv"
+LOADGEN_PODS_COLUMNS = [
+    "timestamp", "pod", "window_seconds", "cpu_millicores", "cpu_request_millicores",
+    "cpu_limit_millicores",
+]  # fmt: skip
+# meta.json's loadgen_pinning for it: the load generator of an in-cluster run, and what its CPU
+# is a percentage of (loadgen_samples), which the report's CPU page names.
+LOADGEN_PODS_PINNING = (
+    "Locust worker pods; CPU: the busiest worker, % of its limit (else request, one core at "
+    "most), metrics API"
+)
+# A Locust worker is one Python process: it cannot use more than one core, whatever its limit.
+WORKER_MAX_MILLICORES = 1000.0
 REPORT_FILES = ("report.pdf", "report.html", "summary.md")
 # meta.json's fields, in the order written: `bench run` writes the times it ran, step_load,
 # locust_exit_code, hpa, the server's CPU allotment (quota, period, cgroup version), whether the
@@ -338,6 +355,44 @@ def pod_cpu_samples(replicas: Sequence[dict[str, str]]) -> list[CpuSample]:
     return samples
 
 
+def read_loadgen_pods(path: Path) -> list[dict[str, str]]:
+    """loadgen_pods.csv rows (bench/measure/loadgen.py's recording), checked."""
+    rows = read_csv(path, LOADGEN_PODS_COLUMNS)
+    try:
+        for row in rows:
+            float(row["timestamp"])
+            _optional(row["cpu_millicores"])
+    except ValueError as error:
+        raise BenchDataError(f"{path}: malformed number ({error})") from None
+    return rows
+
+
+def worker_ceiling(request: float | None, limit: float | None) -> float:
+    """Millicores a Locust worker pod can use at most: its CPU limit, else its request (beyond
+    it the pod only gets what the node has spare), never more than one core (one process)."""
+    ceiling = limit or request or WORKER_MAX_MILLICORES
+    return min(ceiling, WORKER_MAX_MILLICORES)
+
+
+def loadgen_samples(rows: Sequence[dict[str, str]]) -> list[CpuSample]:
+    """The load generator's CPU from the worker pods' recording: each worker's CPU in percent of
+    its ceiling (worker_ceiling: used / requested when, as in make e2e, request = limit), the
+    busiest worker of each metrics window, at the window's middle (its figure is the window's
+    average). Above capacity.GENERATOR_SATURATED_PERCENT a worker is saturated."""
+    busiest: dict[float, float] = {}
+    for row in rows:
+        used = _optional(row.get("cpu_millicores") or "")
+        if used is None:
+            continue
+        ceiling = worker_ceiling(
+            _optional(row.get("cpu_request_millicores") or ""),
+            _optional(row.get("cpu_limit_millicores") or ""),
+        )
+        middle = float(row["timestamp"]) - (_optional(row.get("window_seconds") or "") or 0) / 2
+        busiest[middle] = max(busiest.get(middle, 0.0), used / ceiling * 100)
+    return [CpuSample(moment, percent) for moment, percent in sorted(busiest.items())]
+
+
 def write_cpu(run_dir: Path, samples: Sequence[CpuSample]) -> None:
     """cpu.csv, in time order."""
     with (run_dir / "cpu.csv").open("w", newline="") as handle:
@@ -377,7 +432,8 @@ def build_meta(
     """meta.json's content: how a run was made (`bench run`) or imported (`bench import`).
 
     argv: the command's arguments (None: this process's own); pinning: (the server's, the load
-    generator's); loadgen_percent: the load generator's CPU samples; the headline is
+    generator's; in-cluster, what its CPU is a percentage of); loadgen_percent: the load
+    generator's CPU samples; the headline is
     capacity.describe()'s, then headline_note. recorded: what the command records as it is (the
     machine, its times, step_load, locust_exit_code, hpa), each one of META_FIELDS.
     """

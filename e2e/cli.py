@@ -50,6 +50,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated, in order (default: %(default)s)",
     )
     parser.add_argument(
+        "--standin",
+        action="append",
+        default=[],
+        metavar="TARGET",
+        help="run TARGET's stand-in image (its manifest's standin: tfserving's is "
+        "tests/standins/tfserving.py) where the real image cannot be built; labelled a stand-in "
+        "everywhere, and the comparison is refused",
+    )
+    parser.add_argument(
+        "--max-replicas",
+        action="append",
+        default=[],
+        metavar="TARGET=N",
+        help="lower TARGET's HPA maxReplicas to N, for a cluster smaller than the 4-CPU budget "
+        "of e2e/values/locust.yaml (the local cluster's 2 CPUs)",
+    )
+    parser.add_argument(
         "--shape",
         choices=sorted(SHAPES),
         default="standard",
@@ -112,6 +129,33 @@ def parse_floors(pairs: Sequence[str], targets: Sequence[str]) -> dict[str, floa
     return floors
 
 
+def parse_standins(names: Sequence[str], targets: Sequence[str]) -> tuple[str, ...]:
+    """--standin TARGET: a target of the run whose manifest declares a stand-in image."""
+    for name in names:
+        if name not in targets:
+            raise UsageError(f"--standin {name!r} is not one of --targets")
+        if TARGETS[name].standin is None:
+            declared = [t for t, target in TARGETS.items() if target.standin is not None]
+            raise UsageError(
+                f"--standin {name!r}: targets/{name}.json declares no stand-in image "
+                f"(these do: {', '.join(declared) or 'none'})"
+            )
+    return tuple(dict.fromkeys(names))
+
+
+def parse_max_replicas(pairs: Sequence[str], targets: Sequence[str]) -> dict[str, int]:
+    """--max-replicas TARGET=N pairs (N at least 1); UsageError on anything else."""
+    found = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if not value.isdigit() or int(value) < 1:
+            raise UsageError(f"--max-replicas wants TARGET=N with N >= 1, not {pair!r}")
+        if name not in targets:
+            raise UsageError(f"--max-replicas {pair!r}: {name!r} is not one of --targets")
+        found[name] = int(value)
+    return found
+
+
 def options_from(args: argparse.Namespace, stamp: str) -> Options:
     """The checked options; ValueError or UsageError, one line, for the first bad one."""
     loader = (
@@ -135,6 +179,8 @@ def options_from(args: argparse.Namespace, stamp: str) -> Options:
         kind_name=args.kind_name,
         minikube_profile=args.minikube_profile,
         targets=tuple(names),
+        standin=parse_standins(args.standin, names),
+        max_replicas=parse_max_replicas(args.max_replicas, names),
         shape=args.shape,
         workers=args.workers,
         floors=parse_floors(args.min_capacity, names),

@@ -13,6 +13,7 @@ import yaml
 
 from e2e.commands import Cmd
 from e2e.errors import StepFailed
+from e2e.gate import Comparison
 from e2e.options import Options
 from e2e.plan import Plan
 from e2e.shell import Shell
@@ -41,6 +42,9 @@ class Outcome:  # pylint: disable=too-many-instance-attributes
     server_dry_run: list[str] = field(default_factory=list)
     runs: dict[str, Path] = field(default_factory=dict)
     hpa: dict[str, str] = field(default_factory=dict)
+    # Each measured target's figures, and the comparison of the targets (step 7).
+    figures: dict[str, str] = field(default_factory=dict)
+    comparison: Comparison | None = None
     namespace_created: bool = False
     metrics_server_installed: bool = False
     kind_created: bool = False

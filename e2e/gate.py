@@ -9,6 +9,12 @@ synthetic rows and real renders).
 - Floors: a target's capacity (req/s at the SLO) is at least what the user asked for.
 - CPU: each Deployment's CPU requests at its peak (the HPA's maxReplicas when an HPA scales it),
   the budget written in e2e/values/locust.yaml, and the node CPU the cluster has free.
+
+And the comparison between the targets, which judges nothing but says what the figures allow:
+REFUSED when a side ran a stand-in image, SERVER-LIMITED when both figures are the servers'
+limits (no Locust worker above 90 % of its CPU on a step within the SLO, and a step broke it),
+LOWER BOUND naming the side whose figure is only a lower bound, UNCHECKED when a side's workers'
+CPU was not recorded, NOT COMPARED when a side has no figure.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.analyse import headline
+from bench.analyse.capacity import GENERATOR_SATURATED_PERCENT
+from bench.analyse.headline import Headline
 from bench.measure.hpa import millicores
 
 # locust/lib/checks.py's kinds that mean the answer itself was wrong (NO_RESPONSE and "HTTP
@@ -117,6 +126,84 @@ def floor_problem(target: str, rps: float | None, floor: float) -> str | None:
     if rps < floor:
         return f"{target}: capacity {rps:,.0f} req/s is below the floor of {floor:,.0f} req/s"
     return None
+
+
+# --- the comparison ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What the run's figures allow to say about the targets side by side."""
+
+    verdict: str
+    sentence: str
+    standin: tuple[str, ...] = ()
+    lower_bound: tuple[str, ...] = ()
+
+
+def comparison(
+    rows: Sequence[Headline], unmeasured: Sequence[str], generator_unknown: Sequence[str] = ()
+) -> Comparison:
+    """The verdict between the measured runs' headlines (bench.analyse.headline), naming the
+    targets the run could not measure and those whose Locust workers' CPU was not recorded
+    (whose figure then cannot be called their server's limit)."""
+    standin = tuple(row.target for row in rows if row.standin)
+    lower = tuple(row.target for row in rows if row.rps is not None and row.lower_bound)
+    return Comparison(*_verdict(rows, unmeasured, generator_unknown, lower), standin, lower)
+
+
+def _verdict(
+    rows: Sequence[Headline], unmeasured: Sequence[str], generator_unknown: Sequence[str],
+    lower: Sequence[str],
+) -> tuple[str, str]:  # fmt: skip
+    if unmeasured or len(rows) < 2:
+        missing = f"{', '.join(unmeasured)}: not measured" if unmeasured else "one target only"
+        return "NOT COMPARED", f"{missing}, nothing to compare with"
+    if refused := headline.refusal(rows):
+        return "REFUSED", refused
+    sentence = headline.verdict(rows) or ""
+    if any(row.rps is None for row in rows):
+        return "NOT COMPARED", sentence
+    if lower:
+        named = " and ".join(f"{name}'s" for name in lower)
+        return "LOWER BOUND", f"{named} figure is a lower bound, not its server's limit. {sentence}"
+    if generator_unknown:
+        return "UNCHECKED", (
+            f"the Locust workers' CPU of {', '.join(generator_unknown)} was not recorded: "
+            f"whether the figure is the server's limit is not known. {sentence}"
+        )
+    return "SERVER-LIMITED", sentence
+
+
+def figures(row: Headline, meta: Mapping[str, Any]) -> str:
+    """One target's figures for the summary: capacity, the load generator's CPU, the limit."""
+    name = f"{row.target} (stand-in)" if row.standin else row.target
+    if row.rps is None:
+        text = f"{name}: no step within p99 <= {row.slo_p99_ms:g} ms"
+    else:
+        text = (
+            f"{name}: {row.rps:,.0f} req/s at {row.users} users (p50 {row.p50_ms:g} ms, "
+            f"p99 {row.p99_ms:g} ms)"
+        )
+        if row.rps_per_cpu:
+            text += f", {row.rps_per_cpu:,.0f} req/s per allotted CPU"
+    generator = meta.get("loadgen_cpu_percent") or {}
+    if generator.get("max") is None:
+        text += "; Locust workers' CPU not recorded"
+    else:
+        text += (
+            f"; busiest Locust worker at {generator['mean']:.0f} % of its CPU limit on average, "
+            f"{generator['max']:.0f} % at most"
+        )
+    if row.rps is not None and row.lower_bound:
+        text += f"; lower bound: {row.limit}"
+    elif row.rps is not None and generator.get("max") is not None:
+        text += "; server-limited"
+    elif row.rps is None and (generator.get("max") or 0) > GENERATOR_SATURATED_PERCENT:
+        # A saturated generator delays its own timing: the latencies it measured, and so the
+        # SLO miss, may be its own rather than the server's.
+        text += "; a worker was saturated, so the latencies that missed the SLO may be Locust's"
+    return text
 
 
 # --- CPU ------------------------------------------------------------------------------------

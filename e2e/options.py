@@ -22,6 +22,11 @@ class Options:  # pylint: disable=too-many-instance-attributes
     kind_name: str
     minikube_profile: str
     targets: tuple[str, ...]
+    # --standin: targets that run their stand-in image (targets/<name>.json), not the real one.
+    standin: tuple[str, ...]
+    # --max-replicas: the HPA's maxReplicas by target, lowered for a cluster smaller than the
+    # budget of e2e/values/locust.yaml.
+    max_replicas: Mapping[str, int]
     shape: str
     workers: int
     # --min-capacity: the capacity (req/s) a target must reach, by target name.

@@ -6,6 +6,7 @@ commands that depend on how images reach the nodes come from the run's loader (e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,12 @@ LOCUST_RESULTS = "/results"
 LOCUST_CSV_PREFIX = "celsiusify"
 HELM_TIMEOUT = "300s"
 NAMESPACE_LABEL = "app.kubernetes.io/managed-by=celsiusify-e2e"
+# Pod Security admission "restricted" on the run's namespace, enforced (a pod that breaks it is
+# refused), audited and warned: the releases' pods, their helm test pods and Locust's
+# (locust/values.yaml's securityContext) all run under it, as a careful user's namespace would.
+POD_SECURITY_LABELS = tuple(
+    f"pod-security.kubernetes.io/{mode}=restricted" for mode in ("enforce", "audit", "warn")
+)
 
 
 # The servers under test: targets/<name>.json (one declaration each).
@@ -114,6 +121,8 @@ class Plan:  # pylint: disable=too-many-instance-attributes,too-many-public-meth
     workers: int
     locust_chart: str
     tools: Tools = field(default_factory=Tools)
+    # The HPA's maxReplicas by target name, where --max-replicas lowered it.
+    max_replicas: Mapping[str, int] = field(default_factory=dict)
 
     # --- images -------------------------------------------------------------------------------
     def build(self, target: Target) -> Cmd:
@@ -162,10 +171,11 @@ class Plan:  # pylint: disable=too-many-instance-attributes,too-many-public-meth
         return cmd(self.tools.helm, "uninstall", "metrics-server", "--namespace", "kube-system")
 
     def namespace_create(self) -> list[Cmd]:
-        """The run's own namespace, labelled as the run's."""
+        """The run's own namespace, labelled as the run's, Pod Security "restricted"."""
         return [
             cmd(self.tools.kubectl, "create", "namespace", self.namespace),
             cmd(self.tools.kubectl, "label", "namespace", self.namespace, NAMESPACE_LABEL),
+            cmd(self.tools.kubectl, "label", "namespace", self.namespace, *POD_SECURITY_LABELS),
         ]
 
     def namespace_delete(self) -> Cmd:
@@ -185,6 +195,8 @@ class Plan:  # pylint: disable=too-many-instance-attributes,too-many-public-meth
         args += ["--set-string", f"image.tag={self.images.tag}"]
         if target.test_image_is_api:
             args += ["--set", f"tests.image={self.images.ref(TARGETS['celsiusify'])}"]
+        if target.name in self.max_replicas:
+            args += ["--set", f"autoscaling.maxReplicas={self.max_replicas[target.name]}"]
         return args
 
     def release_install(self, target: Target) -> Cmd:

@@ -60,7 +60,11 @@ def make_plan(options: Options) -> Plan:
         namespace=options.namespace,
         images=Images(options.tag, loader.registry),
         loader=loader,
-        targets=tuple(TARGETS[name] for name in options.targets),
+        targets=tuple(
+            TARGETS[name].with_standin() if name in options.standin else TARGETS[name]
+            for name in options.targets
+        ),
+        max_replicas=dict(options.max_replicas),
         shape=SHAPES[options.shape],
         workers=options.workers,
         locust_chart=options.locust_chart,

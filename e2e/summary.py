@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 from e2e.context import Context
+from e2e.plan import POD_SECURITY_LABELS
 
 
 def summarise(ctx: Context, failure: str) -> None:
@@ -15,6 +17,12 @@ def summarise(ctx: Context, failure: str) -> None:
         "",
         f"Context `{ctx.context}`, namespace `{plan.namespace}`, "
         f"shape {ctx.options.shape}, {plan.workers} Locust worker(s).",
+        *(
+            f"**{t.name} ran a STAND-IN image, `{plan.images.ref(t)}`** "
+            f"({t.standin.description}): its figures measure the stand-in."
+            for t in plan.targets
+            if t.runs_standin and t.standin
+        ),
         "",
         "| step | status | seconds |",
         "|---|---|---|",
@@ -25,6 +33,9 @@ def summarise(ctx: Context, failure: str) -> None:
         verdict = "not evaluated (dry run)"
     lines += ["", f"**Gate: {verdict}**" + (f" ({failure})" if failure else "")]
     lines += [f"- {problem}" for problem in outcome.problems]
+    if outcome.comparison is not None:
+        lines += [f"- **Comparison: {outcome.comparison.verdict}**: {outcome.comparison.sentence}"]
+    lines += [f"- {text}" for text in outcome.figures.values()]
     lines += [f"- HPA, {name}: {text}" for name, text in outcome.hpa.items()]
     lines += [f"- note: {note}" for note in outcome.notes]
     summary = ctx.out / "summary.md"
@@ -47,6 +58,11 @@ def summarise(ctx: Context, failure: str) -> None:
         "problems": outcome.problems,
         "notes": outcome.notes,
         "server_dry_run": outcome.server_dry_run,
+        "standin": [t.name for t in plan.targets if t.runs_standin],
+        "max_replicas": dict(plan.max_replicas),
+        "pod_security": list(POD_SECURITY_LABELS),
+        "comparison": asdict(outcome.comparison) if outcome.comparison else None,
+        "figures": outcome.figures,
         "hpa": outcome.hpa,
         "steps": [vars(s) for s in outcome.steps],
     }

@@ -3,8 +3,10 @@
 A target is everything the Makefile, the local benchmark (bench), the in-cluster run (e2e) and
 Locust need to know to deploy and load one serving stack: its Helm release, the values files
 over celsiusify-chart/, its image's Dockerfile, the Locust user classes that load it (and the one
-a measurement uses), the port and readiness path of its container, and the model it serves.
-Adding a target is adding one JSON file here (and its user class in locust/lib/users.py).
+a measurement uses), the port and readiness path of its container, the model it serves, and a
+stand-in image for machines that cannot build the real one (tests only: its figures measure the
+stand-in). Adding a target is adding one JSON file here (and its user class in
+locust/lib/users.py).
 
 JSON, read with the standard library only, because Locust reads the same files in-cluster: the
 lib ConfigMap carries them beside locust/lib/ (Makefile, loadtest-configmaps-yaml), where
@@ -16,7 +18,7 @@ nothing but the standard library and Locust is installed.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,17 @@ MANIFESTS = Path(__file__).resolve().parent
 
 class TargetError(ValueError):
     """A manifest that is missing, unreadable or incomplete; the message says which."""
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """An image that answers as the target does where the real one cannot be built (no registry
+    carries its base), so every step around the image can still run: not the real server."""
+
+    dockerfile: str
+    context: str
+    # What answers instead of the real server, for every output that labels the run.
+    description: str
 
 
 @dataclass(frozen=True)
@@ -53,11 +66,25 @@ class Target:  # pylint: disable=too-many-instance-attributes
     test_image_is_api: bool
     # The in-cluster run fails unless this target's HPA went above its minimum under load.
     hpa_gate: bool
+    # Its stand-in image (null in the manifest: none).
+    standin: StandIn | None
+    # True once with_standin() swapped the image: not read from the manifest.
+    runs_standin: bool = field(default=False, metadata={"manifest": False})
 
     @property
     def image_name(self) -> str:
-        """The image's name without registry or tag (the release's name)."""
-        return self.release
+        """The image's name without registry or tag: the release's name, and -standin when the
+        stand-in image runs (so no output can take it for the real one)."""
+        return f"{self.release}-standin" if self.runs_standin else self.release
+
+    def with_standin(self) -> Target:
+        """This target running its stand-in image; TargetError when it declares none."""
+        if self.standin is None:
+            raise TargetError(f"{self.name}: its manifest declares no stand-in image")
+        return replace(
+            self, dockerfile=self.standin.dockerfile, context=self.standin.context,
+            runs_standin=True,
+        )  # fmt: skip
 
     @property
     def locust_release(self) -> str:
@@ -78,7 +105,7 @@ def parse(text: str, source: str) -> Target:
         raise TargetError(f"{source}: not JSON ({error})") from None
     if not isinstance(data, dict):
         raise TargetError(f"{source}: a manifest is a JSON object")
-    names = [field.name for field in fields(Target)]
+    names = [each.name for each in fields(Target) if each.metadata.get("manifest", True)]
     missing = [name for name in names if name not in data]
     unknown = sorted(set(data) - set(names))
     if missing or unknown:
@@ -86,6 +113,11 @@ def parse(text: str, source: str) -> Target:
     values: dict[str, Any] = {
         name: tuple(data[name]) if isinstance(data[name], list) else data[name] for name in names
     }
+    if values["standin"] is not None:
+        try:
+            values["standin"] = StandIn(**values["standin"])
+        except TypeError as error:
+            raise TargetError(f"{source}: standin: {error}") from None
     target = Target(**values)
     if target.user_class not in target.user_classes:
         raise TargetError(f"{source}: user_class {target.user_class} not in user_classes")

@@ -181,7 +181,8 @@ def basis(rows: Sequence[Headline]) -> tuple[str, str]:
 
 def _name(row: Headline, rows: Sequence[Headline]) -> str:
     duplicated = sum(other.target == row.target for other in rows) > 1
-    return f"{row.target} ({row.run})" if duplicated else row.target
+    name = f"{row.target} ({row.run})" if duplicated else row.target
+    return f"{name} (stand-in)" if row.standin else name
 
 
 def _ratio_words(best: Headline, other: Headline, ratio: float) -> str:
@@ -401,11 +402,12 @@ def lead(rows: Sequence[Headline]) -> str:
     row = rows[0]
     if row.standin:
         return refusal(rows) or ""
+    name = _name(row, rows)
     if row.rps is None:
-        return f"{row.target} held no step within p99 ≤ {row.slo_p99_ms:g} ms."
+        return f"{name} held no step within p99 ≤ {row.slo_p99_ms:g} ms."
     at_least = "at least " if row.lower_bound else ""
     text = (
-        f"{row.target} holds {at_least}{row.rps:,.0f} req/s at p99 ≤ {row.slo_p99_ms:g} ms "
+        f"{name} holds {at_least}{row.rps:,.0f} req/s at p99 ≤ {row.slo_p99_ms:g} ms "
         f"({row.users} users, p99 {row.p99_ms:g} ms)"
     )
     per_cpu = [

@@ -14,16 +14,13 @@ the project's one parser of them.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
-import subprocess
-import threading
 import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from bench.measure.recorder import KubectlRecorder
 from bench.results import REPLICAS_COLUMNS
 
 COLUMNS = REPLICAS_COLUMNS
@@ -89,65 +86,32 @@ def scale_target(document: dict[str, Any]) -> str | None:
     return f"{str(ref['kind']).lower()}/{ref['name']}"
 
 
-class HpaWatcher(threading.Thread):
-    """Background poller; stop() ends it. Failures are recorded once, never raised."""
+class HpaWatcher(KubectlRecorder):
+    """Background poller of one HPA; stop() ends it. Failures are recorded once, never raised."""
 
-    def __init__(self, name: str, path: Path, interval: float = 5.0, kubectl: str = "kubectl"):
-        super().__init__(daemon=True)
-        self.hpa_name, self.path, self.interval, self.kubectl = name, path, interval, kubectl
-        self.errors: list[str] = []
-        self.samples = 0
-        self._stop_event = threading.Event()
+    columns = COLUMNS
+    label = "hpa"
 
-    def _get(self, what: str) -> dict[str, Any] | None:
-        try:
-            result = subprocess.run(
-                [self.kubectl, "get", *what.split(" "), "-o", "json"],
-                capture_output=True, text=True, timeout=max(self.interval, 5), check=False,
-            )  # fmt: skip
-        except (OSError, subprocess.SubprocessError) as error:
-            self._error(f"kubectl failed: {error}")
-            return None
-        if result.returncode != 0:
-            self._error(f"kubectl get {what}: {result.stderr.strip()[:200]}")
-            return None
-        try:
-            document: dict[str, Any] = json.loads(result.stdout)
-        except ValueError as error:
-            self._error(f"kubectl returned no JSON: {error}")
-            return None
-        return document
+    def __init__(
+        self, name: str, path: Path, interval: float = 5.0, kubectl: str = "kubectl",
+        namespace: str | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(path, interval, kubectl, namespace)
+        self.hpa_name = name
 
     def poll_once(self) -> dict[str, Any] | None:
         """One sample: the HPA, then its scale target's ready replicas; None if the HPA failed."""
-        document = self._get(f"hpa {self.hpa_name}")
+        document = self.get("hpa", self.hpa_name)
         if document is None:
             return None
         row = {"timestamp": round(time.time(), 3), **parse_hpa(document), "ready_replicas": None}
         target = scale_target(document)
-        workload = self._get(target) if target else None
+        workload = self.get(target) if target else None
         if workload is not None:
             row["ready_replicas"] = workload.get("status", {}).get("readyReplicas", 0)
         return row
 
-    def _error(self, message: str) -> None:
-        if message not in self.errors:
-            self.errors.append(message)
-            print(f"bench: hpa: {message}", flush=True)
-
-    def run(self) -> None:
-        with self.path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            while not self._stop_event.is_set():
-                row = self.poll_once()
-                if row is not None:
-                    writer.writerow(row)
-                    handle.flush()
-                    self.samples += 1
-                self._stop_event.wait(self.interval)
-
-    def stop(self) -> None:
-        """Ask the thread to finish and wait for it."""
-        self._stop_event.set()
-        self.join(timeout=30)
+    def poll(self) -> list[dict[str, Any]]:
+        """The one row of this poll."""
+        row = self.poll_once()
+        return [] if row is None else [row]

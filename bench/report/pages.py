@@ -127,7 +127,8 @@ def _cpu(runs: Sequence[Run]) -> Page:
     figure = cpu_figure(runs)
     notes = [
         "Top: CPU in percent of one core, sampled every second (load generator and local server) "
-        "or from the HPA's average per pod × replicas (in-cluster runs). Bottom: achieved "
+        "or from the HPA's average per pod × replicas (in-cluster runs, whose load generator is "
+        "the busiest Locust worker pod in percent of its CPU limit). Bottom: achieved "
         "requests/s (green) and users (black). A generator near 100 % while the server has CPU "
         "to spare means the generator, not the server, was the limit."
     ]

@@ -21,7 +21,7 @@ from matplotlib.transforms import Bbox
 from bench.analyse import autoscaler, efficiency
 from bench.analyse.capacity import GENERATOR_SATURATED_PERCENT, Step
 from bench.report.tables import Table
-from bench.results import Run
+from bench.results import LOADGEN_PODS_PINNING, Run
 
 matplotlib.use("Agg")  # files only, never a window (pyplot picks no backend before first use)
 
@@ -147,10 +147,12 @@ def _cpu_axis(axis: Any, run: Run) -> None:
     server_label = "pods (HPA recording)" if from_pods else "server"
     loadgen = [(seconds(run, s.timestamp), s.loadgen_percent) for s in run.cpu
                if s.loadgen_percent is not None]  # fmt: skip
+    pods = run.meta.get("loadgen_pinning") == LOADGEN_PODS_PINNING
     server = [(seconds(run, s.timestamp), s.server_percent) for s in run.cpu
               if s.server_percent is not None]  # fmt: skip
     if loadgen:
-        axis.plot(*zip(*loadgen, strict=True), color="tab:red", label="load generator")
+        label = "load generator" + (" (busiest Locust worker, % of its CPU limit)" if pods else "")
+        axis.plot(*zip(*loadgen, strict=True), color="tab:red", label=label)
         axis.axhline(GENERATOR_SATURATED_PERCENT, color="tab:red", linestyle=":", linewidth=1,
                      label=f"generator saturated ({GENERATOR_SATURATED_PERCENT:g} %)")  # fmt: skip
     if server:
@@ -160,7 +162,7 @@ def _cpu_axis(axis: Any, run: Run) -> None:
                      linewidth=1, label="server's allotted CPU")  # fmt: skip
     if not loadgen and not server:
         axis.text(0.5, 0.5, "no CPU recorded for this run", ha="center", transform=axis.transAxes)
-    axis.set_ylabel("CPU (% of one core)")
+    axis.set_ylabel("CPU (% of one core" + ("; generator: of its limit)" if pods else ")"))
     axis.set_ylim(bottom=0)
     axis.set_title(
         run.label

@@ -1,6 +1,7 @@
 """(2) Images: each target's image built under the run's unique tag and loaded the loader's way
-(or, with --unbuildable server-dry-run, a target that cannot be built stopped at its image);
-then the Locust image, as the loader gets it to the nodes."""
+(or, with --unbuildable server-dry-run, a target that cannot be built stopped at its image; with
+--standin, its manifest's stand-in image built instead, and said so); then the Locust image, as
+the loader gets it to the nodes."""
 
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ class BuildImages(Step):
         """Build each target's image under the run's tag and load it; the Locust image."""
         plan = ctx.plan
         for target in plan.targets:
+            if target.runs_standin and target.standin is not None:
+                note = (
+                    f"{target.name} runs a STAND-IN image, {plan.images.ref(target)} from "
+                    f"{target.dockerfile}: {target.standin.description}"
+                )
+                print(f"  {note}")
+                ctx.outcome.notes.append(note)
             absent = plan.loader.absent_bases(ctx, target)
             built = None if absent else ctx.shell.run(plan.build(target), timeout=1800)
             if built is None or not built.ok:

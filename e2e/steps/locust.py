@@ -1,12 +1,13 @@
 """(5) Locust in the cluster: deliveryhero/locust against one target at a time (the Makefile's
-flags, e2e/values/locust.yaml, the step shape), the HPA recorded meanwhile (6), the master
-polled until its shape went through the top step back to zero users, its CSVs copied out."""
+flags, e2e/values/locust.yaml, the step shape), the HPA and the workers' CPU recorded meanwhile
+(6), the master polled until its shape went through the top step back to zero users, its CSVs
+(Locust's own and the share CSV of who answered) copied out."""
 
 from __future__ import annotations
 
 import time
 
-from bench.results import last_history_row
+from bench.results import LOADGEN_PODS, last_history_row
 from e2e.context import Context
 from e2e.errors import StepFailed
 from e2e.steps import Step
@@ -51,13 +52,15 @@ def run_locust(ctx: Context, target: Target, args: list[str]) -> None:
     ctx.must(plan.locust_install(target, args), f"helm upgrade -i {target.locust_release}",
              timeout=900)  # fmt: skip
     replicas = ctx.work / f"{target.name}-replicas.csv"
-    with recording(ctx, target, replicas):
+    workers = ctx.work / f"{target.name}-{LOADGEN_PODS}"
+    with recording(ctx, target, replicas, workers):
         pod = wait_for_shape(ctx, target)
     destination = ctx.out / target.name
     ctx.must(plan.fetch_results(pod, str(destination)), "kubectl cp of the CSVs")
     ctx.must(plan.uninstall(target.locust_release), f"helm uninstall {target.locust_release}")
     ctx.outcome.releases.remove(target.locust_release)
     ctx.shell.copy(replicas, destination / "hpa-replicas.csv")
+    ctx.shell.copy(workers, destination / LOADGEN_PODS)
     ctx.outcome.runs[target.name] = destination
 
 

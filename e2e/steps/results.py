@@ -1,6 +1,7 @@
 """(7) Import, report and gate: `bench import` of each measured run (with the CPU it was
-allowed), `bench report` over them into the results folder, then the gate over what was
-measured (e2e/gate.py decides; a dry-run plan measured nothing and is not judged)."""
+allowed, the Locust workers' CPU, and a stand-in named), `bench report` over them into the
+results folder, then the gate over what was measured and the comparison of the targets
+(e2e/gate.py decides both; a dry-run plan measured nothing and is not judged)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import json
 import sys
 from pathlib import Path
 
+from bench.analyse import headline
 from bench.measure.hpa import millicores
+from bench.results import load_run
 from e2e import gate
 from e2e.commands import Cmd, cmd
 from e2e.context import Context
@@ -42,13 +45,17 @@ class ImportReportGate(Step):
 
 
 def bench_import(ctx: Context, target: Target, folder: Path) -> Cmd:
-    """`python -m bench import` of one run's CSVs (a subprocess, as a user would run it)."""
+    """`python -m bench import` of one run's CSVs (a subprocess, as a user would run it); it
+    finds the workers' CPU (loadgen_pods.csv) and the share CSV in the folder itself."""
+    standin = (
+        ["--standin", target.standin.description] if target.runs_standin and target.standin else []
+    )
     return cmd(
         sys.executable, "-m", "bench", "import", str(folder), "--target", target.name,
         "--csv-prefix", LOCUST_CSV_PREFIX, "--replicas", str(folder / "hpa-replicas.csv"),
         "--server-cpus", f"{allowed_cpus(ctx, target, folder):g}",
         "--slo-ms", f"{ctx.options.slo_ms:g}",
-        "--where", f"in-cluster (deliveryhero/locust, make e2e on {ctx.context})",
+        "--where", f"in-cluster (deliveryhero/locust, make e2e on {ctx.context})", *standin,
     )  # fmt: skip
 
 
@@ -92,6 +99,22 @@ def judge(ctx: Context) -> None:
     for target in ctx.plan.targets:
         if target.hpa_gate and target.name not in ctx.outcome.runs:
             problems.append(f"{target.name}: not measured, so its HPA gate cannot pass")
+    compare(ctx)
+
+
+def compare(ctx: Context) -> None:
+    """The targets side by side (e2e/gate.py's comparison), from the imported runs: the verdict,
+    and each target's figures with its load generator's CPU."""
+    runs = [load_run(ctx.out / target.name) for target in ctx.live()]
+    rows = headline.headlines(runs)
+    unknown = [run.target for run in runs
+               if (run.meta.get("loadgen_cpu_percent") or {}).get("max") is None]  # fmt: skip
+    unmeasured = [t.name for t in ctx.plan.targets if t.name not in ctx.outcome.runs]
+    ctx.outcome.comparison = gate.comparison(rows, unmeasured, unknown)
+    for row, run in zip(rows, runs, strict=True):
+        ctx.outcome.figures[row.target] = gate.figures(row, run.meta)
+        print(f"  {ctx.outcome.figures[row.target]}")
+    print(f"  comparison: {ctx.outcome.comparison.verdict}: {ctx.outcome.comparison.sentence}")
 
 
 def min_replicas(ctx: Context, target: Target) -> int:

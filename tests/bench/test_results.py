@@ -35,6 +35,7 @@ def test_meta_fields_are_written_in_one_order_whatever_the_command() -> None:
         pinning=("external", "external"), server_cpus=None, loadgen_percent=[],
         headline_note=" (imported)", machine={"note": "imported"}, imported_utc="c",
     )  # fmt: skip
+    # imported_utc is bench import's alone.
     assert list(run) == [field for field in META_FIELDS if field != "imported_utc"]
     assert list(imported) == [
         "target", "url", "user_class", "command", "imported_utc", "server_pinning",

@@ -88,3 +88,23 @@ def test_shutdown_values_match_a_server_that_stops_at_once() -> None:
     text = (ROOT / "tfserving" / "values.yaml").read_text()
     assert "no SIGTERM handler" in text
     assert "exit 143" in text
+
+
+def test_the_pods_run_as_the_images_user_under_pod_security_restricted(
+    render: Callable[..., Objects],
+) -> None:
+    """make e2e's namespace enforces Pod Security "restricted": the TF Serving pods (and their
+    stand-in's) must run as the images' non-root user with nothing privileged."""
+    pod = one(render("tfserving/values.yaml"), "Deployment")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    users = {
+        re.findall(r"^USER (\d+):(\d+)$", path.read_text(), re.M)[-1]
+        for path in (DOCKERFILE, ROOT / "tests" / "standins" / "Dockerfile.tfserving")
+    }
+    assert users == {(str(pod["securityContext"]["runAsUser"]),
+                      str(pod["securityContext"]["runAsGroup"]))}  # fmt: skip
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert VALUES["podSecurityContext"]["runAsUser"] == 10001  # spelled out, not the chart's

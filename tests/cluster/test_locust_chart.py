@@ -1,7 +1,7 @@
 """deliveryhero/locust 0.35.0 on the local cluster, installed the way docs/deploy.md tells users:
 the Makefile targets themselves (`make loadtest-configmaps`, `make loadtest-up`,
-`make loadtest-results`, `make loadtest-down`), with the chart read from its tarball, against a
-celsiusify release in the same namespace.
+`make loadtest-record`, `make loadtest-results`, `make loadtest-down`), with the chart read from
+its tarball, against a celsiusify release in the same namespace.
 
 What differs from a user's run is only what the Makefile exposes for it: the namespace, three
 workers of 100m CPU request (the default four of one CPU each do not fit this 2-CPU node), a
@@ -14,14 +14,17 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bench.results import LOADGEN_PODS_PINNING
 from tests.helpers.cluster import Run, make_env, wait_until_programmed
 from tests.helpers.helm import CHART, LOCUST_CHART, ROOT
 from tests.helpers.server import free_port
@@ -74,14 +77,36 @@ def target(helm: Run, kube: Run, namespace: str, api_image: str) -> Iterator[str
 
 
 @pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where `make loadtest-record` writes and `make loadtest-results` reads (LOCUST_RECORDING)."""
+    return tmp_path_factory.mktemp("recording")
+
+
+def stop(recorder: subprocess.Popen[str]) -> str:
+    """Ctrl-C to `make loadtest-record` (its process group, as a terminal sends it); its output."""
+    if recorder.poll() is None:
+        os.killpg(recorder.pid, signal.SIGINT)
+    output, _ = recorder.communicate(timeout=60)
+    return output
+
+
+@pytest.fixture(scope="module")
 def headless(
-    target: str, make_vars: list[str], kube: Run, kubectl: str, namespace: str
-) -> Iterator[dict[str, float]]:
-    """make loadtest-configmaps + make loadtest-up (headless, the default mode)."""
+    target: str, make_vars: list[str], kube: Run, kubectl: str, namespace: str, recording: Path
+) -> Iterator[dict[str, Any]]:
+    """make loadtest-configmaps + make loadtest-up (headless, the default mode), with make
+    loadtest-record started beside it, as docs/deploy.md shows."""
     start = time.monotonic()
     make("loadtest-configmaps", *make_vars, kubectl=kubectl)
     make("loadtest-up", *make_vars, kubectl=kubectl)
-    yield {"installed": time.monotonic() - start, "start": start}
+    recorder = subprocess.Popen(
+        ["make", "--no-print-directory", "loadtest-record", *make_vars,
+         f"LOCUST_RECORDING={recording}", f"LOCUST_RECORD_SECONDS={RUN_SECONDS + 600}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+        env=make_env(kubectl), start_new_session=True,
+    )  # fmt: skip
+    yield {"installed": time.monotonic() - start, "start": start, "recorder": recorder}
+    stop(recorder)
     make("loadtest-down", *make_vars, kubectl=kubectl)
 
 
@@ -120,7 +145,7 @@ def wait_for_master_log(kube: Run, namespace: str, text: str, timeout: float) ->
 
 
 def test_master_and_all_workers_connect(
-    headless: dict[str, float], kube: Run, namespace: str
+    headless: dict[str, Any], kube: Run, namespace: str
 ) -> None:
     """The headless master starts the shape only once LOCUST_EXPECT_WORKERS workers are there;
     its log counts them as they report ready."""
@@ -141,11 +166,13 @@ def history_rows(kube: Run, namespace: str) -> list[dict[str, str]]:
 
 
 def test_headless_step_run_writes_csvs_that_loadtest_results_imports(
-    headless: dict[str, float], make_vars: list[str], kube: Run, kubectl: str, namespace: str,
-    tmp_path: Path,
+    headless: dict[str, Any], make_vars: list[str], kube: Run, kubectl: str, namespace: str,
+    tmp_path: Path, recording: Path,
 ) -> None:  # fmt: skip
     """The step shape runs (2, 4, 6 users) and then idles at zero users; `make
-    loadtest-results` copies /results out of the master and imports it into a results folder."""
+    loadtest-results` copies /results out of the master and imports it into a results folder,
+    with the Locust workers' CPU that `make loadtest-record` recorded meanwhile (the release
+    has no HPA here: its recording holds no sample and is left out)."""
     wait_for_master_log(kube, namespace, f"{WORKERS} workers connected", timeout=180)
     deadline = time.monotonic() + RUN_SECONDS + 90
     while True:
@@ -157,9 +184,11 @@ def test_headless_step_run_writes_csvs_that_loadtest_results_imports(
             diagnosis = diagnose(kube, namespace)
             pytest.fail(f"the step run did not finish; user counts {users}\n{diagnosis}")
         time.sleep(3)
+    recorded = stop(headless["recorder"])
+    assert "samples in" in recorded, recorded[-2000:]
     results = tmp_path / "results"
-    make("loadtest-results", *make_vars, f"LOCUST_RESULTS_DIR={results}", kubectl=kubectl,
-         timeout=300)  # fmt: skip
+    make("loadtest-results", *make_vars, f"LOCUST_RESULTS_DIR={results}",
+         f"LOCUST_RECORDING={recording}", kubectl=kubectl, timeout=300)  # fmt: skip
     (run,) = results.iterdir()
     assert run.name.endswith("-in-cluster-celsiusify"), run
     for name in ("celsiusify_stats.csv", "celsiusify_stats_history.csv",
@@ -174,11 +203,20 @@ def test_headless_step_run_writes_csvs_that_loadtest_results_imports(
     with (run / "summary.csv").open() as handle:
         steps = [int(float(r["users"])) for r in csv.DictReader(handle)]
     assert {2, 4, 6} <= set(steps), steps
+    # The workers' CPU (metrics API, each worker against its 1-CPU limit) came along.
+    with (run / "loadgen_pods.csv").open() as handle:
+        workers = list(csv.DictReader(handle))
+    assert len({row["pod"] for row in workers}) == WORKERS, workers
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["loadgen_pinning"] == LOADGEN_PODS_PINNING
+    assert meta["loadgen_cpu_percent"]["max"] is not None
+    assert "not recorded" not in meta["headline"]
+    assert not (run / "replicas.csv").exists()
     print(f"in-cluster run: {total} requests, {failed} failed, steps {steps}; {run.name}")
 
 
 def test_ui_mode_port_forward_serves_the_locust_ui(
-    headless: dict[str, float], make_vars: list[str], kube: Run, kubectl: str, namespace: str
+    headless: dict[str, Any], make_vars: list[str], kube: Run, kubectl: str, namespace: str
 ) -> None:
     """The documented sequence: `make loadtest-down`, then `make loadtest-configmaps` (down deleted
     them) and `make loadtest-up LOCUST_MODE=ui`, then its `kubectl port-forward service/locust

@@ -122,6 +122,23 @@ def test_no_context_is_one_line(tmp_path: Path) -> None:
             ("--min-capacity", "triton=100"),
             "e2e: --min-capacity 'triton=100': 'triton' is not one of --targets",
         ),
+        (
+            ("--standin", "celsiusify"),
+            "e2e: --standin 'celsiusify': targets/celsiusify.json declares no stand-in image "
+            "(these do: tfserving)",
+        ),
+        (
+            ("--targets", "celsiusify", "--standin", "tfserving"),
+            "e2e: --standin 'tfserving' is not one of --targets",
+        ),
+        (
+            ("--max-replicas", "celsiusify=0"),
+            "e2e: --max-replicas wants TARGET=N with N >= 1, not 'celsiusify=0'",
+        ),
+        (
+            ("--max-replicas", "triton=2"),
+            "e2e: --max-replicas 'triton=2': 'triton' is not one of --targets",
+        ),
     ],
 )
 def test_bad_options_are_one_line(args: tuple[str, ...], message: str) -> None:

@@ -260,3 +260,75 @@ def test_keep_leaves_everything_installed(dry_run: Plan) -> None:
     ]
     assert not [line for line in clean_up if line.startswith("  $ ")]
     assert any("--keep: left namespace" in line for line in clean_up)
+
+
+def test_the_namespace_enforces_pod_security_restricted_before_anything_is_installed(
+    dry_run: Plan,
+) -> None:
+    commands = dry_run("--loader", "kind").commands
+    labelled = index(commands, "label", "namespace", NAMESPACE, "pod-security.kubernetes.io")
+    assert commands[labelled][4:] == [
+        f"pod-security.kubernetes.io/{mode}=restricted" for mode in ("enforce", "audit", "warn")
+    ]
+    assert index(commands, "create", "namespace") < labelled
+    assert labelled < index(commands, "upgrade", "-i", "celsiusify celsiusify-chart")
+
+
+def test_the_locust_workers_cpu_is_recorded_beside_each_hpa(dry_run: Plan) -> None:
+    lines = dry_run("--loader", "kind").lines
+    for target in TARGETS.values():
+        hpa = lines.index(
+            next(
+                line for line in lines if line.startswith(f"  recording the HPA {target.release} ")
+            )
+        )
+        assert lines[hpa + 1] == (
+            "  recording the Locust workers' CPU every 5 s into loadgen_pods.csv "
+            "(bench.measure.loadgen: kubectl get pods.metrics.k8s.io -l component=worker,"
+            f"app.kubernetes.io/instance={target.locust_release} -o json)"
+        )
+
+
+STANDIN_PLAN = ("--loader", "local-cluster", "--standin", "tfserving", "--max-replicas",
+                "celsiusify=2", "--max-replicas", "tfserving=1", "--shape", "short",
+                "--workers", "1")  # fmt: skip
+
+
+def test_the_stand_in_is_built_loaded_and_run_under_its_own_name(dry_run: Plan) -> None:
+    plan = dry_run(*STANDIN_PLAN)
+    assert plan.returncode == 0, "\n".join(plan.lines[-20:])
+    commands = plan.commands
+    standin = f"celsiusify-tfserving-standin:{TAG}"
+    build = commands[index(commands, "docker", "build", standin)]
+    assert build[-3:] == ["-f", "tests/standins/Dockerfile.tfserving", "tests/standins"]
+    assert image_mismatch(commands) == []
+    assert loaded_images(commands) == {f"celsiusify:{TAG}", standin}
+    assert release_images(commands)["celsiusify-tfserving"] == standin
+    # Only the image differs: the release keeps the TF Serving values, probes and test pod.
+    release = commands[index(commands, "upgrade", "-i", "celsiusify-tfserving celsiusify-chart")]
+    assert flag_values(release, "-f") == ["tfserving/values.yaml", "e2e/values/tfserving.yaml"]
+    assert index(commands, "helm", "test", "celsiusify-tfserving") > 0
+    assert index(commands, "upgrade", "-i", "locust-tfserving") > 0
+    # Labelled a stand-in: on its import (meta.json), in the transcript and in the summary.
+    tf_import = commands[index(commands, "bench", "import", "--target tfserving")]
+    assert "--standin" in tf_import
+    assert "not TF Serving" in flag_values(tf_import, "--standin")[0]
+    assert "--standin" not in commands[index(commands, "bench", "import", "--target celsiusify")]
+    text = "\n".join(plan.lines)
+    assert f"tfserving runs a STAND-IN image, {standin}" in text
+    assert f"**tfserving ran a STAND-IN image, `{standin}`**" in text
+    # Its clean-up removes the stand-in image it loaded.
+    assert index(commands, "images", "rm", f"docker.io/library/{standin}") > 0
+
+
+def test_max_replicas_lowers_the_hpa_and_the_cpu_the_run_checks(dry_run: Plan) -> None:
+    plan = dry_run(*STANDIN_PLAN)
+    commands = plan.commands
+    for release, maximum in (("celsiusify", "2"), ("celsiusify-tfserving", "1")):
+        install = commands[index(commands, "upgrade", "-i", f"{release} celsiusify-chart")]
+        assert flag_values(install, "--set")[-1] == f"autoscaling.maxReplicas={maximum}"
+    # 2 x 250m + 1 x 500m + the Locust master (100m) and one worker (400m):
+    assert (
+        "  the run requests 1500m CPU at its peak; checked against the allocatable CPU the "
+        "nodes have free" in plan.lines
+    )

@@ -72,6 +72,24 @@ def test_every_path_a_manifest_names_exists() -> None:
             assert (ROOT / relative).exists(), f"{target.name}: {relative} does not exist"
 
 
+def test_a_declared_stand_in_exists_and_is_named_as_one() -> None:
+    tfserving = targets.get("tfserving")
+    assert tfserving.standin is not None
+    for relative in (tfserving.standin.dockerfile, tfserving.standin.context):
+        assert (ROOT / relative).exists(), relative
+    standin = tfserving.with_standin()
+    # Same release, Service and values: only the image differs, and its name says so.
+    assert (standin.release, standin.values, standin.e2e_values) == (
+        tfserving.release, tfserving.values, tfserving.e2e_values,
+    )  # fmt: skip
+    assert standin.image_name == "celsiusify-tfserving-standin"
+    assert standin.dockerfile == "tests/standins/Dockerfile.tfserving"
+    assert standin.runs_standin
+    assert not tfserving.runs_standin
+    with pytest.raises(TargetError, match="celsiusify: its manifest declares no stand-in image"):
+        targets.get("celsiusify").with_standin()
+
+
 def test_every_user_class_is_defined_by_locust() -> None:
     tree = ast.parse(USERS_MODULE.read_text())
     defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
