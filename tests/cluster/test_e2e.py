@@ -19,6 +19,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +101,26 @@ def check_workers_cpu(out: Path, summary: dict[str, Any]) -> None:
         assert figures.endswith("; server-limited") or "; lower bound: " in figures, figures
 
 
+def wait_for_other_pods_to_go(kube: Run, timeout: float = 180) -> None:
+    """The run's CPU check counts every pod's request on the node: the releases earlier tests
+    uninstalled may still be draining (preStop sleep, graceful shutdown). Wait until only
+    kube-system's pods are left, so the 1.5 CPUs the run asks for are free."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = kube("get", "pods", "-A", "-o",
+                      "jsonpath={range .items[*]}{.metadata.namespace}{'\\n'}{end}")  # fmt: skip
+        others = [ns for ns in listed.stdout.split() if ns != "kube-system"]
+        if not others or time.monotonic() > deadline:
+            return
+        time.sleep(2)
+
+
 @pytest.mark.timeout(2400)
 def test_make_e2e_on_the_local_cluster(
     preconditions: None, kube: Run, helm: Run, ctr: Run, tmp_path: Path
 ) -> None:
     out = tmp_path / "e2e"
+    wait_for_other_pods_to_go(kube)
     # --slo-ms 500: one pod limited to 0.5 CPU on a 2-core machine shared with the cluster and
     # Locust has a p99 near the default 50 ms from CFS throttling alone (46-53 ms measured), so
     # the floor would test the machine, not the gate; here the gate's path is what is checked.
